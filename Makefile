@@ -1,0 +1,115 @@
+# SureConnect build. GNU make; libraries found through pkg-config.
+# Targets: deps all run test bench clean areacodes format
+
+CC      ?= cc
+PKGS    := jansson sqlite3 libcrypto
+TESTPKG := criterion
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+OPT     ?= -O2 -g
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BUILD   := build
+PROGRAM := $(BUILD)/sureconnect
+DB      ?= ./sureconnect.db
+NANPA_REPORT ?= ../shared/data/nanpa/npa_report.csv
+export NANPA_REPORT
+
+# Every module under src/ except the program's entry point forms the library that the
+# program, the tests and the benchmarks link.
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+MAIN_SRC  := src/cli/main.c
+LIB_SRC   := $(filter-out $(MAIN_SRC),$(LIB_SRC))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_OBJ   := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
+CLI_SRC   := $(sort $(wildcard test/cli/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test test-unit test-unit-san test-cli build-clang bench clean areacodes format
+
+all: $(PROGRAM)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+$(PROGRAM): $(LIB_OBJ) $(BUILD)/obj/$(MAIN_SRC:.c=.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: one Criterion binary, built plainly and with ASan + UBSan.
+$(BUILD)/test/unit_tests: $(UNIT_SRC) $(LIB_OBJ) $(wildcard test/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(LIB_OBJ) \
+	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+
+$(BUILD)/test/unit_tests_san: $(UNIT_SRC) $(SAN_OBJ) $(wildcard test/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(SAN_OBJ) \
+	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+
+# CLI tests: a Criterion binary that runs the real program.
+$(BUILD)/test/cli_tests: $(CLI_SRC) $(PROGRAM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(CLI_SRC) \
+	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/tools/areacode_gen: tools/areacode_gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -o $@ $<
+
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+
+test-unit: $(BUILD)/test/unit_tests
+	$(BUILD)/test/unit_tests --jobs 2
+
+test-unit-san: $(BUILD)/test/unit_tests_san
+	$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2
+
+test-cli: $(BUILD)/test/cli_tests $(PROGRAM)
+	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2
+
+# The program also builds warning-free with the other compiler.
+build-clang:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/sureconnect
+
+# Every suite, then one closing line: "N passed, N failed".
+test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests
+	@sh scripts/run_suites.sh \
+	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
+	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
+	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2"
+
+bench: $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+# Regenerates the committed area code table from a NANPA report.
+areacodes: $(BUILD)/tools/areacode_gen
+	$(BUILD)/tools/areacode_gen $(NANPA_REPORT) > src/core/areacode_table.c.tmp
+	mv src/core/areacode_table.c.tmp src/core/areacode_table.c
+
+# Builds, prepares the demo database and routes a few sample calls with their traces.
+run: $(PROGRAM)
+	@sh scripts/demo.sh $(PROGRAM) $(DB)
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h test/*/*.c test/*/*.h bench/*.c tools/*.c tools/*.h)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

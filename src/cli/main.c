@@ -1,0 +1,1006 @@
+/* main.c -- the sureconnect command-line program: migrate, import/export, agents, route, calls,
+ * area codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "codec/config_json.h"
+#include "codec/route_json.h"
+#include "core/areacode.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/phone.h"
+#include "core/rng.h"
+#include "core/router.h"
+#include "service/callflow.h"
+#include "store/store.h"
+
+#define CLI_VERSION "0.1.0"
+#define CLI_IMPORT_MAX (16u * 1024u * 1024u) /* bytes of a configuration file */
+#define CLI_EXPIRES_DEFAULT 3600
+#define CLI_EXPIRES_MAX (366L * 86400L)
+#define CLI_MAX_CONCURRENT 1000
+
+/* Exit statuses: 0 success, 1 the operation failed, 2 the command line was wrong. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Long-only option codes. */
+enum {
+    OPT_DB = 256,
+    OPT_STATUS,
+    OPT_MAX,
+    OPT_EXPIRES,
+    OPT_TO,
+    OPT_FROM,
+    OPT_CATEGORY,
+    OPT_DRY_RUN,
+    OPT_JSON,
+    OPT_VERSION
+};
+
+/* What every command needs: the database path and the command's name for messages. */
+typedef struct {
+    const char *db;
+    const char *cmd; /* "agent set", "import", ... */
+} cli_ctx;
+
+__attribute__((format(printf, 2, 3))) static int cli_usage_error(const cli_ctx *cx, const char *fmt,
+                                                                 ...)
+{
+    va_list ap;
+    fprintf(stderr, "sureconnect: ");
+    if (cx && cx->cmd)
+        fprintf(stderr, "%s: ", cx->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cx && cx->cmd)
+        fprintf(stderr, " (see 'sureconnect %s --help')\n", cx->cmd);
+    else
+        fprintf(stderr, " (see 'sureconnect --help')\n");
+    return CLI_USAGE;
+}
+
+__attribute__((format(printf, 2, 3))) static int cli_fail(const cli_ctx *cx, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sureconnect: ");
+    if (cx && cx->cmd)
+        fprintf(stderr, "%s: ", cx->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAIL;
+}
+
+/* Reports an option getopt_long rejected (c is '?' or ':'). */
+static int cli_bad_option(const cli_ctx *cx, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        return cli_usage_error(cx, "option '%s' needs a value", arg);
+    if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
+        return cli_usage_error(cx, "unknown option '-%c'", optopt);
+    return cli_usage_error(cx, "unknown option '%s'", arg);
+}
+
+/* Parses a whole decimal integer in [min, max]. */
+static bool cli_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cli_format_time(int64_t ms, char *buf, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, n, "%lld ms", (long long)ms);
+}
+
+/* Opens the store, reporting failure as a one-line message. */
+static int cli_open(const cli_ctx *cx, store **st)
+{
+    char errbuf[STORE_ERR_MAX] = "";
+    int rc = store_open(cx->db, st, errbuf, sizeof errbuf);
+    if (rc != ERR_OK)
+        return cli_fail(cx, "cannot open database %s: %s", cx->db,
+                        errbuf[0] ? errbuf : errors_str(rc));
+    return CLI_OK;
+}
+
+/* ---- usage texts ---------------------------------------------------------------------- */
+
+static const char cli_usage_main[] =
+    "Usage: sureconnect [--db FILE] COMMAND [OPTIONS]\n"
+    "\n"
+    "SureConnect routes inbound calls to the best available agent.\n"
+    "\n"
+    "Commands:\n"
+    "  migrate                         create or upgrade the database\n"
+    "  import FILE.json                replace the whole configuration (all or nothing)\n"
+    "  export                          print the configuration as JSON\n"
+    "  agent set ID --status S [--max N]\n"
+    "                                  change an agent's status or call limit\n"
+    "  agent register ID [--expires SECONDS]\n"
+    "                                  mark an agent's softphone connected\n"
+    "  agent unregister ID             mark an agent's softphone disconnected\n"
+    "  route --to NUMBER --from NUMBER [--category C] [--dry-run] [--json]\n"
+    "                                  route one inbound call and show the trace\n"
+    "  call end CALL_ID                end a call and release its agent\n"
+    "  areacode NPA_OR_NUMBER [--json] the US state of an area code\n"
+    "  version                         print the version\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE      database file (default: $SURECONNECT_DB, else ./sureconnect.db)\n"
+    "  -h, --help     show help; 'sureconnect COMMAND --help' for a command\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 wrong usage.\n";
+
+static const char cli_usage_migrate[] =
+    "Usage: sureconnect migrate [--db FILE]\n"
+    "\n"
+    "Creates the database when missing and applies pending schema migrations.\n";
+
+static const char cli_usage_import[] =
+    "Usage: sureconnect import FILE.json [--db FILE]\n"
+    "\n"
+    "Validates the whole configuration in FILE.json (at most 16 MiB), then replaces the\n"
+    "stored configuration with it in one transaction. On any error nothing changes and the\n"
+    "message names the bad field, e.g. campaigns[0].rules[1].mode. Agents and rules that\n"
+    "stay keep their live state (calls, registration, round-robin cursor).\n";
+
+static const char cli_usage_export[] =
+    "Usage: sureconnect export [--db FILE]\n"
+    "\n"
+    "Prints the whole configuration as indented JSON, every field present, in a stable\n"
+    "order, so that export, import and export again give the same text.\n";
+
+static const char cli_usage_agent[] =
+    "Usage: sureconnect agent set ID [--status active|paused|deactivated] [--max N]\n"
+    "       sureconnect agent register ID [--expires SECONDS]\n"
+    "       sureconnect agent unregister ID\n"
+    "\n"
+    "  set         change the status and/or the max concurrent calls (1-1000)\n"
+    "  register    the softphone is connected for SECONDS (default 3600)\n"
+    "  unregister  the softphone is disconnected now\n"
+    "\n"
+    "Every subcommand accepts --db FILE.\n";
+
+static const char cli_usage_agent_set[] =
+    "Usage: sureconnect agent set ID [--status active|paused|deactivated] [--max N] [--db FILE]\n"
+    "\n"
+    "Changes an agent's status and/or max concurrent calls (1-1000). At least one of\n"
+    "--status and --max is required.\n";
+
+static const char cli_usage_agent_register[] =
+    "Usage: sureconnect agent register ID [--expires SECONDS] [--db FILE]\n"
+    "\n"
+    "Marks the agent's softphone registered until now + SECONDS (default 3600, at most\n"
+    "31622400). An agent is available only while registered.\n";
+
+static const char cli_usage_agent_unregister[] =
+    "Usage: sureconnect agent unregister ID [--db FILE]\n"
+    "\n"
+    "Ends the agent's softphone registration now: the agent gets no new calls.\n";
+
+static const char cli_usage_route[] =
+    "Usage: sureconnect route --to NUMBER --from NUMBER [--category C] [--dry-run] [--json]\n"
+    "                         [--db FILE]\n"
+    "\n"
+    "Routes one inbound call: finds the campaign from the dialled tracking number, the\n"
+    "caller's state from the area code, evaluates the rules, claims an agent and records\n"
+    "the call. Prints the decision and the full trace.\n"
+    "\n"
+    "  --to NUMBER      the dialled tracking number, any format\n"
+    "  --from NUMBER    the caller ID, any format, or \"anonymous\"\n"
+    "  --category C     the caller's choice of product category (wins over the number's)\n"
+    "  --dry-run        decide only: claim nothing, record nothing\n"
+    "  --json           print one JSON object: action, call_id, agent, rule, caller_state,\n"
+    "                   category, trace\n";
+
+static const char cli_usage_call[] =
+    "Usage: sureconnect call end CALL_ID [--db FILE]\n"
+    "\n"
+    "Ends a call and releases its agent exactly once. Ending it again is harmless\n"
+    "(\"already ended\"); an unknown id is an error.\n";
+
+static const char cli_usage_areacode[] =
+    "Usage: sureconnect areacode NPA_OR_NUMBER [--json]\n"
+    "\n"
+    "Looks up the US state of a NANP area code (\"512\") or of a phone number in any\n"
+    "format. When there is no US state, prints why: canada, caribbean, toll_free, premium,\n"
+    "non_geographic, not_in_service or invalid.\n"
+    "With --json: {\"npa\": \"512\", \"state\": \"TX\", \"reason\": null, \"time_zone\": \"C\"}\n";
+
+static const char cli_usage_version[] = "Usage: sureconnect version\n\nPrints the version.\n";
+
+static int cli_help(const char *text)
+{
+    fputs(text, stdout);
+    return CLI_OK;
+}
+
+/* ---- option parsing shared by every command -------------------------------------------- */
+
+/* The options every command takes; a command's table starts with these. */
+#define CLI_COMMON_OPTS                                                                            \
+    {"db", required_argument, NULL, OPT_DB},                                                       \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+/* Runs getopt_long over argv (argv[0] is the command name). For each option that is not
+ * common, calls on_opt. Returns -1 to go on, or an exit status (help, usage error). */
+typedef int (*cli_opt_fn)(cli_ctx *cx, int opt, const char *arg, void *data);
+
+static int cli_getopt(cli_ctx *cx, int argc, char **argv, const struct option *opts,
+                      const char *usage, cli_opt_fn on_opt, void *data)
+{
+    int c;
+    optind = 0; /* full reinitialisation (GNU) for each command's argv */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return cli_help(usage);
+        case OPT_DB:
+            cx->db = optarg;
+            break;
+        case '?':
+        case ':':
+            return cli_bad_option(cx, c, argv);
+        default: {
+            int rc = on_opt ? on_opt(cx, c, optarg, data) : -1;
+            if (rc >= 0)
+                return rc;
+        }
+        }
+    }
+    return -1;
+}
+
+/* Checks the number of positional arguments left after the options. */
+static int cli_positionals(cli_ctx *cx, int argc, char **argv, int want, const char *what)
+{
+    int have = argc - optind;
+    if (have < want)
+        return cli_usage_error(cx, "missing %s", what);
+    if (have > want)
+        return cli_usage_error(cx, "unexpected argument '%s'", argv[optind + want]);
+    return -1;
+}
+
+/* ---- migrate, import, export ----------------------------------------------------------- */
+
+static int cmd_migrate(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_migrate, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    printf("database %s is at schema version %d\n", cx->db, store_schema_version(st));
+    store_close(st);
+    return CLI_OK;
+}
+
+/* Reads a whole file of at most `cap` bytes into a new buffer the caller frees. */
+static int cli_read_file(const cli_ctx *cx, const char *path, size_t cap, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, size = 0;
+    int rc = CLI_FAIL;
+    if (!f)
+        return cli_fail(cx, "cannot open %s: %s", path, strerror(errno));
+    for (;;) {
+        if (n == size) {
+            if (size > cap) {
+                cli_fail(cx, "%s is larger than %zu MiB", path, cap >> 20);
+                goto out_free_buf;
+            }
+            size_t grow = size ? size * 2 : 65536;
+            if (grow > cap + 1)
+                grow = cap + 1;
+            char *nb = realloc(buf, grow + 1);
+            if (!nb) {
+                cli_fail(cx, "out of memory reading %s", path);
+                goto out_free_buf;
+            }
+            buf = nb;
+            size = grow;
+        }
+        size_t got = fread(buf + n, 1, size - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        cli_fail(cx, "cannot read %s", path);
+        goto out_free_buf;
+    }
+    if (n > cap) {
+        cli_fail(cx, "%s is larger than %zu MiB", path, cap >> 20);
+        goto out_free_buf;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = CLI_OK;
+out_free_buf:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static int cmd_import(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    config_json_error jerr;
+    char errbuf[STORE_ERR_MAX] = "";
+    config *cfg = NULL;
+    store *st = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_import, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "FILE.json")) >= 0)
+        return rc;
+    if ((rc = cli_read_file(cx, argv[optind], CLI_IMPORT_MAX, &text, &len)) != CLI_OK)
+        return rc;
+    int err = config_json_parse(text, len, &cfg, &jerr);
+    if (err != ERR_OK) {
+        if (jerr.path[0])
+            rc = cli_fail(cx, "%s: %s", jerr.path, jerr.message);
+        else
+            rc = cli_fail(cx, "%s", jerr.message[0] ? jerr.message : errors_str(err));
+        goto out_free_text;
+    }
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        goto out_free_config;
+    err = store_config_replace(st, cfg, errbuf, sizeof errbuf);
+    if (err != ERR_OK) {
+        rc = cli_fail(cx, "%s", errbuf[0] ? errbuf : errors_str(err));
+        goto out_close_store;
+    }
+    printf("imported %d agents, %d campaigns, %d rules, %d tracking numbers\n", cfg->n_agents,
+           cfg->n_campaigns, cfg->n_rules, cfg->n_numbers);
+    rc = CLI_OK;
+out_close_store:
+    store_close(st);
+out_free_config:
+    config_free(cfg);
+out_free_text:
+    free(text);
+    return rc;
+}
+
+static int cmd_export(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    char errbuf[STORE_ERR_MAX] = "";
+    config *cfg = NULL;
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_export, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    int err = store_config_load(st, &cfg, errbuf, sizeof errbuf);
+    if (err != ERR_OK) {
+        rc = cli_fail(cx, "%s", errbuf[0] ? errbuf : errors_str(err));
+        goto out_close_store;
+    }
+    json_t *doc = config_json_dump(cfg);
+    if (!doc) {
+        rc = cli_fail(cx, "out of memory");
+        goto out_free_config;
+    }
+    if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+        fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+        rc = cli_fail(cx, "cannot write the output");
+    else
+        rc = CLI_OK;
+    json_decref(doc);
+out_free_config:
+    config_free(cfg);
+out_close_store:
+    store_close(st);
+    return rc;
+}
+
+/* ---- agent ----------------------------------------------------------------------------- */
+
+typedef struct {
+    int status;   /* -1 keep */
+    long max;     /* 0 keep */
+    long expires; /* seconds */
+} cli_agent_opts;
+
+static int cli_agent_opt(cli_ctx *cx, int opt, const char *arg, void *data)
+{
+    cli_agent_opts *o = data;
+    switch (opt) {
+    case OPT_STATUS:
+        o->status = config_status_parse(arg);
+        if (o->status < 0)
+            return cli_usage_error(cx, "unknown status \"%s\" (use active, paused or deactivated)",
+                                   arg);
+        return -1;
+    case OPT_MAX:
+        if (!cli_parse_long(arg, 1, CLI_MAX_CONCURRENT, &o->max))
+            return cli_usage_error(cx, "--max must be an integer from 1 to %d, not \"%s\"",
+                                   CLI_MAX_CONCURRENT, arg);
+        return -1;
+    case OPT_EXPIRES:
+        if (!cli_parse_long(arg, 1, CLI_EXPIRES_MAX, &o->expires))
+            return cli_usage_error(
+                cx, "--expires must be a number of seconds from 1 to %ld, not \"%s\"",
+                CLI_EXPIRES_MAX, arg);
+        return -1;
+    }
+    return -1;
+}
+
+/* Maps a store error on an agent to the message and exit status. */
+static int cli_agent_result(const cli_ctx *cx, int err, const char *id)
+{
+    if (err == ERR_NOT_FOUND)
+        return cli_fail(cx, "unknown agent \"%s\"", id);
+    if (err < 0)
+        return cli_fail(cx, "%s", errors_str(err));
+    return CLI_OK;
+}
+
+static int cmd_agent_set(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS,
+                                         {"status", required_argument, NULL, OPT_STATUS},
+                                         {"max", required_argument, NULL, OPT_MAX},
+                                         {0, 0, 0, 0}};
+    cli_agent_opts o = {-1, 0, CLI_EXPIRES_DEFAULT};
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_agent_set, cli_agent_opt, &o);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "agent ID")) >= 0)
+        return rc;
+    if (o.status < 0 && o.max == 0)
+        return cli_usage_error(cx, "nothing to change: give --status and/or --max");
+    const char *id = argv[optind];
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    rc = cli_agent_result(cx, store_agent_set(st, id, o.status, (int)o.max, cli_now_ms()), id);
+    if (rc == CLI_OK) {
+        printf("agent %s updated:", id);
+        if (o.status >= 0)
+            printf(" status %s", config_status_name((agent_status)o.status));
+        if (o.max > 0)
+            printf(" max_concurrent %ld", o.max);
+        printf("\n");
+    }
+    store_close(st);
+    return rc;
+}
+
+static int cmd_agent_register(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS, {"expires", required_argument, NULL, OPT_EXPIRES}, {0, 0, 0, 0}};
+    cli_agent_opts o = {-1, 0, CLI_EXPIRES_DEFAULT};
+    store *st;
+    char when[64];
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_agent_register, cli_agent_opt, &o);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "agent ID")) >= 0)
+        return rc;
+    const char *id = argv[optind];
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    int64_t until = cli_now_ms() + (int64_t)o.expires * 1000;
+    rc = cli_agent_result(cx, store_agent_register(st, id, until), id);
+    if (rc == CLI_OK) {
+        cli_format_time(until, when, sizeof when);
+        printf("agent %s registered until %s\n", id, when);
+    }
+    store_close(st);
+    return rc;
+}
+
+static int cmd_agent_unregister(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_agent_unregister, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "agent ID")) >= 0)
+        return rc;
+    const char *id = argv[optind];
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    rc = cli_agent_result(cx, store_agent_unregister(st, id), id);
+    if (rc == CLI_OK)
+        printf("agent %s unregistered\n", id);
+    store_close(st);
+    return rc;
+}
+
+/* ---- route ----------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *to, *from, *category;
+    bool dry_run, json;
+} cli_route_opts;
+
+static int cli_route_opt(cli_ctx *cx, int opt, const char *arg, void *data)
+{
+    cli_route_opts *o = data;
+    switch (opt) {
+    case OPT_TO:
+        o->to = arg;
+        break;
+    case OPT_FROM:
+        o->from = arg;
+        break;
+    case OPT_CATEGORY:
+        if (!config_valid_category(arg))
+            return cli_usage_error(cx, "invalid category \"%s\" (use 1-31 of a-z, 0-9 and _)", arg);
+        o->category = arg;
+        break;
+    case OPT_DRY_RUN:
+        o->dry_run = true;
+        break;
+    case OPT_JSON:
+        o->json = true;
+        break;
+    }
+    return -1;
+}
+
+static uint64_t cli_rand_seed(bool *ok)
+{
+    unsigned char b[8];
+    uint64_t seed = 0;
+    *ok = RAND_bytes(b, (int)sizeof b) == 1;
+    for (size_t i = 0; i < sizeof b; i++)
+        seed = (seed << 8) | b[i];
+    return seed;
+}
+
+static const char *cli_agent_id(const config *cfg, int agent)
+{
+    return cfg && agent >= 0 && agent < cfg->n_agents ? cfg->agents[agent].id : NULL;
+}
+
+static const char *cli_rule_id(const config *cfg, int rule)
+{
+    return cfg && rule >= 0 && rule < cfg->n_rules ? cfg->rules[rule].id : NULL;
+}
+
+/* The agent and rule the outcome names: the claimed one, or on a dry run the first
+ * candidate, which is what a real route would try first. */
+static void cli_route_pick(const callflow_outcome *o, int *agent, int *rule)
+{
+    *agent = o->agent;
+    *rule = o->rule;
+    if (*agent < 0 && o->result.action == ROUTE_CONNECT && o->result.n_candidates > 0 &&
+        o->call.id[0] == '\0') {
+        *agent = o->result.candidates[0].agent;
+        *rule = o->result.candidates[0].rule;
+    }
+}
+
+static json_t *cli_str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+static int cli_route_print_json(const cli_ctx *cx, const callflow_outcome *o, bool dry_run)
+{
+    const config *cfg = o->cfg;
+    const route_trace *t = &o->result.trace;
+    int agent, rule;
+    cli_route_pick(o, &agent, &rule);
+    json_t *j = json_object();
+    json_t *trace = cfg ? route_json_trace(cfg, &o->result) : json_null();
+    const char *campaign = cfg && t->campaign >= 0 && t->campaign < cfg->n_campaigns
+                               ? cfg->campaigns[t->campaign].id
+                               : NULL;
+    int rc = CLI_FAIL;
+    if (!j || !trace ||
+        json_object_set_new(j, "action", json_string(router_action_name(o->result.action))) ||
+        json_object_set_new(j, "call_id", cli_str_or_null(o->call.id)) ||
+        json_object_set_new(j, "dry_run", json_boolean(dry_run)) ||
+        json_object_set_new(j, "agent", cli_str_or_null(cli_agent_id(cfg, agent))) ||
+        json_object_set_new(j, "rule", cli_str_or_null(cli_rule_id(cfg, rule))) ||
+        json_object_set_new(j, "campaign", cli_str_or_null(campaign)) ||
+        json_object_set_new(j, "caller_state", cli_str_or_null(t->caller_state)) ||
+        json_object_set_new(j, "category", cli_str_or_null(t->category)) ||
+        json_object_set_new(j, "callback_id",
+                            o->callback_id > 0 ? json_integer(o->callback_id) : json_null()) ||
+        json_object_set(j, "trace", trace)) {
+        cli_fail(cx, "out of memory");
+        goto out_free;
+    }
+    if (json_dumpf(j, stdout, JSON_PRESERVE_ORDER) != 0 || fputc('\n', stdout) == EOF) {
+        cli_fail(cx, "cannot write the output");
+        goto out_free;
+    }
+    rc = CLI_OK;
+out_free:
+    json_decref(trace);
+    json_decref(j);
+    return rc;
+}
+
+/* Detail of a member verdict for the human trace. */
+static void cli_member_detail(const route_trace *t, const trace_member *m, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (m->verdict == MEMBER_AT_CAPACITY)
+        snprintf(buf, n, " %d/%d", m->active_calls, m->max_concurrent);
+    else if (m->verdict == MEMBER_STATE_NOT_ALLOWED)
+        snprintf(buf, n, " %s", t->caller_state ? t->caller_state : "(state unknown)");
+    else if (m->verdict == MEMBER_CATEGORY_NOT_ALLOWED)
+        snprintf(buf, n, " %s", t->category[0] ? t->category : "(no category)");
+}
+
+/* The decision and a readable rendering of the trace, for terminals. */
+static void cli_route_print_text(const callflow_outcome *o, bool dry_run)
+{
+    const config *cfg = o->cfg;
+    const route_result *r = &o->result;
+    const route_trace *t = &r->trace;
+    int agent, rule;
+    char detail[64];
+    cli_route_pick(o, &agent, &rule);
+
+    if (r->action == ROUTE_CONNECT && agent >= 0)
+        printf("decision: connect -> %s (%s) by rule %s\n", cli_agent_id(cfg, agent),
+               cfg->agents[agent].name, cli_rule_id(cfg, rule) ? cli_rule_id(cfg, rule) : "?");
+    else
+        printf("decision: %s\n", router_action_name(r->action));
+    if (dry_run)
+        printf("call id:  (dry run: nothing claimed or recorded)\n");
+    else
+        printf("call id:  %s\n", o->call.id[0] ? o->call.id : "(none)");
+    if (o->callback_id > 0)
+        printf("callback: #%lld created for the caller\n", o->callback_id);
+    if (!cfg)
+        return;
+
+    printf("trace:\n");
+    if (t->to.status == PHONE_OK || t->to.status == PHONE_NOT_NANP) {
+        if (t->campaign >= 0)
+            printf("  dialled   %s -> campaign %s (%s)\n", t->to.e164,
+                   cfg->campaigns[t->campaign].id, cfg->campaigns[t->campaign].name);
+        else
+            printf("  dialled   %s -> not a tracking number: not in service\n", t->to.e164);
+    } else {
+        printf("  dialled   invalid number (%s): not in service\n",
+               phone_status_name(t->to.status));
+    }
+    if (r->action == ROUTE_REJECT)
+        return;
+    if (t->from.status == PHONE_OK) {
+        if (t->caller_state)
+            printf("  caller    %s -> area code %s -> state %s\n", t->from.e164, t->from.npa,
+                   t->caller_state);
+        else
+            printf("  caller    %s -> area code %s -> state unknown (%s%s%s)\n", t->from.e164,
+                   t->from.npa, areacode_reason_name(t->area.reason),
+                   t->area.location && t->area.location[0] ? ", " : "",
+                   t->area.location ? t->area.location : "");
+    } else {
+        printf("  caller    %s -> state unknown (caller ID %s)\n",
+               t->from.status == PHONE_NOT_NANP ? t->from.e164 : "-",
+               phone_status_name(t->from.status));
+    }
+    printf("  category  %s (from %s)\n", t->category[0] ? t->category : "none",
+           router_category_source_name(t->category_from));
+    printf("  rules:\n");
+    for (int i = 0; i < t->n_rules; i++) {
+        const trace_rule *tr = &t->rules[i];
+        const config_rule *cr = &cfg->rules[tr->rule];
+        printf("    %d. %s [%s] %s", cr->position, cr->id, config_mode_name(cr->mode),
+               router_rule_verdict_name(tr->verdict));
+        if (tr->verdict == RULE_STATE_MISMATCH)
+            printf(" (caller %s)", t->caller_state ? t->caller_state : "state unknown");
+        else if (tr->verdict == RULE_CATEGORY_MISMATCH)
+            printf(" (category %s)", t->category[0] ? t->category : "none");
+        else if (tr->verdict == RULE_DECIDED || tr->verdict == RULE_NO_AVAILABLE)
+            printf(" (%d of %d available)", tr->n_available, tr->n_members);
+        printf("\n");
+        for (int k = 0; k < tr->n_members; k++) {
+            const trace_member *m = &t->members[tr->first_member + k];
+            cli_member_detail(t, m, detail, sizeof detail);
+            printf("         %-16s %s%s\n", cli_agent_id(cfg, m->agent),
+                   router_member_verdict_name(m->verdict), detail);
+        }
+    }
+    if (t->n_rules == 0)
+        printf("    (this campaign has no rules)\n");
+    if (t->pick >= 0)
+        printf("  pick      %s (%s)\n", cli_agent_id(cfg, t->pick), config_mode_name(t->mode));
+    for (int i = 0; i < t->n_claims; i++)
+        printf("  claim     %s: %s\n", cli_agent_id(cfg, t->claims[i].agent),
+               t->claims[i].won ? "won" : "lost (taken meanwhile)");
+    printf("  outcome   %s\n", router_action_name(r->action));
+}
+
+static int cmd_route(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS,
+                                         {"to", required_argument, NULL, OPT_TO},
+                                         {"from", required_argument, NULL, OPT_FROM},
+                                         {"category", required_argument, NULL, OPT_CATEGORY},
+                                         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {0, 0, 0, 0}};
+    cli_route_opts o = {NULL, NULL, NULL, false, false};
+    callflow_outcome out;
+    rng_splitmix gen;
+    store *st;
+    bool seeded;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_route, cli_route_opt, &o);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    if (!o.to)
+        return cli_usage_error(cx, "missing --to NUMBER");
+    if (!o.from)
+        return cli_usage_error(cx, "missing --from NUMBER (use --from anonymous for no caller ID)");
+    rng_source rng = rng_splitmix_source(&gen, cli_rand_seed(&seeded));
+    if (!seeded)
+        return cli_fail(cx, "cannot seed the random generator");
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    router_call call = {o.to, o.from, o.category, NULL, 0};
+    callflow_outcome_init(&out);
+    int err = callflow_route(st, &call, "", cli_now_ms(), &rng, o.dry_run, &out);
+    if (err != ERR_OK) {
+        rc = cli_fail(cx, "%s", errors_str(err));
+        goto out_free_outcome;
+    }
+    if (o.json) {
+        rc = cli_route_print_json(cx, &out, o.dry_run);
+    } else {
+        cli_route_print_text(&out, o.dry_run);
+        rc = CLI_OK;
+    }
+out_free_outcome:
+    callflow_outcome_free(&out);
+    store_close(st);
+    return rc;
+}
+
+/* ---- call ------------------------------------------------------------------------------ */
+
+static int cmd_call_end(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_call, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "CALL_ID")) >= 0)
+        return rc;
+    const char *id = argv[optind];
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    int err = callflow_end(st, id, cli_now_ms());
+    if (err == 1) {
+        printf("released\n");
+        rc = CLI_OK;
+    } else if (err == 0) {
+        printf("already ended\n");
+        rc = CLI_OK;
+    } else if (err == ERR_NOT_FOUND) {
+        rc = cli_fail(cx, "unknown call \"%s\"", id);
+    } else {
+        rc = cli_fail(cx, "%s", errors_str(err));
+    }
+    store_close(st);
+    return rc;
+}
+
+/* ---- areacode -------------------------------------------------------------------------- */
+
+static int cli_areacode_opt(cli_ctx *cx, int opt, const char *arg, void *data)
+{
+    (void)cx;
+    (void)arg;
+    if (opt == OPT_JSON)
+        *(bool *)data = true;
+    return -1;
+}
+
+static int cmd_areacode(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS, {"json", no_argument, NULL, OPT_JSON}, {0, 0, 0, 0}};
+    bool as_json = false;
+    areacode_info info;
+    phone_number ph;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_areacode, cli_areacode_opt, &as_json);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "NPA_OR_NUMBER")) >= 0)
+        return rc;
+    const char *in = argv[optind];
+    int today = areacode_date_from_ms(cli_now_ms());
+    if (strlen(in) == 3) {
+        areacode_lookup(in, today, &info);
+    } else if (phone_normalize(in, &ph) == PHONE_OK) {
+        areacode_lookup(ph.npa, today, &info);
+    } else {
+        memset(&info, 0, sizeof info);
+        info.reason = AREACODE_INVALID;
+    }
+    bool has_tz = info.time_zone && info.time_zone[0];
+    if (as_json) {
+        json_t *j = json_object();
+        if (!j || json_object_set_new(j, "npa", cli_str_or_null(info.npa)) ||
+            json_object_set_new(j, "state", cli_str_or_null(info.state)) ||
+            json_object_set_new(j, "reason",
+                                info.reason == AREACODE_STATE
+                                    ? json_null()
+                                    : json_string(areacode_reason_name(info.reason))) ||
+            json_object_set_new(j, "time_zone",
+                                has_tz ? json_string(info.time_zone) : json_null()) ||
+            json_dumpf(j, stdout, JSON_PRESERVE_ORDER) != 0) {
+            json_decref(j);
+            return cli_fail(cx, "out of memory");
+        }
+        json_decref(j);
+        printf("\n");
+        return CLI_OK;
+    }
+    const char *npa = info.npa[0] ? info.npa : in;
+    if (info.reason == AREACODE_STATE)
+        printf("%s: %s\n", npa, info.state);
+    else
+        printf("%s: no US state (%s%s%s)\n", npa, areacode_reason_name(info.reason),
+               info.location && info.location[0] ? ", " : "",
+               info.location && info.location[0] ? info.location : "");
+    if (has_tz)
+        printf("time zone: %s\n", info.time_zone);
+    return CLI_OK;
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+typedef int (*cli_cmd_fn)(cli_ctx *cx, int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    cli_cmd_fn fn;
+} cli_command;
+
+/* Dispatches "agent SUB ..." and "call SUB ...": argv[0] is the group name. */
+static int cli_group(cli_ctx *cx, int argc, char **argv, const cli_command *subs, const char *usage)
+{
+    char label[64];
+    if (argc < 2)
+        return cli_usage_error(cx, "missing subcommand");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0)
+        return cli_help(usage);
+    for (const cli_command *s = subs; s->name; s++) {
+        if (strcmp(argv[1], s->name) == 0) {
+            snprintf(label, sizeof label, "%s %s", cx->cmd, s->name);
+            cx->cmd = label;
+            return s->fn(cx, argc - 1, argv + 1);
+        }
+    }
+    return cli_usage_error(cx, "unknown subcommand '%s'", argv[1]);
+}
+
+static int cmd_agent(cli_ctx *cx, int argc, char **argv)
+{
+    static const cli_command subs[] = {{"set", cmd_agent_set},
+                                       {"register", cmd_agent_register},
+                                       {"unregister", cmd_agent_unregister},
+                                       {NULL, NULL}};
+    return cli_group(cx, argc, argv, subs, cli_usage_agent);
+}
+
+static int cmd_call(cli_ctx *cx, int argc, char **argv)
+{
+    static const cli_command subs[] = {{"end", cmd_call_end}, {NULL, NULL}};
+    return cli_group(cx, argc, argv, subs, cli_usage_call);
+}
+
+static int cmd_version(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_version, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    printf("sureconnect %s\n", CLI_VERSION);
+    return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {0, 0, 0, 0}};
+    static const cli_command commands[] = {
+        {"migrate", cmd_migrate},   {"import", cmd_import},   {"export", cmd_export},
+        {"agent", cmd_agent},       {"route", cmd_route},     {"call", cmd_call},
+        {"areacode", cmd_areacode}, {"version", cmd_version}, {NULL, NULL}};
+    cli_ctx cx = {NULL, NULL};
+    const char *env = getenv("SURECONNECT_DB");
+    int c;
+
+    cx.db = env && env[0] ? env : "./sureconnect.db";
+    opterr = 0;
+    /* '+': stop at the command name; the command parses the rest. */
+    while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return cli_help(cli_usage_main);
+        case 'V':
+            printf("sureconnect %s\n", CLI_VERSION);
+            return CLI_OK;
+        case OPT_DB:
+            cx.db = optarg;
+            break;
+        default:
+            return cli_bad_option(&cx, c, argv);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(&cx, "missing command");
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0)
+        return cli_help(cli_usage_main);
+    for (const cli_command *k = commands; k->name; k++) {
+        if (strcmp(name, k->name) == 0) {
+            cx.cmd = k->name;
+            return k->fn(&cx, argc - optind, argv + optind);
+        }
+    }
+    return cli_usage_error(&cx, "unknown command '%s'", name);
+}

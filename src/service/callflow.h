@@ -1,0 +1,38 @@
+/* callflow.h -- one inbound call from decision to record: loads the snapshot, asks the
+ * router, claims candidates in order in one transaction (a lost race moves on to the next
+ * candidate), moves the round-robin cursor, writes the call row with its trace, and makes
+ * a callback when nobody is free. Shared by the CLI and the server. */
+#ifndef SC_CALLFLOW_H
+#define SC_CALLFLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/router.h"
+#include "../store/store.h"
+
+/* What happened to one routed call. Initialise with callflow_outcome_init(), release with
+ * callflow_outcome_free(). */
+typedef struct {
+    config *cfg;           /* the snapshot the decision used (owned) */
+    route_result result;   /* decision and trace; trace.claims filled by the claim loop */
+    store_call call;       /* the recorded call (id "" on a dry run) */
+    int agent;             /* index into cfg->agents of the claimed agent, -1 none */
+    int rule;              /* index into cfg->rules of the rule it came from, -1 none */
+    long long callback_id; /* callback created or bumped, 0 none */
+} callflow_outcome;
+
+void callflow_outcome_init(callflow_outcome *o);
+void callflow_outcome_free(callflow_outcome *o);
+
+/* Routes one inbound call. With dry_run nothing is claimed or written (the candidates are
+ * what a real route would try). Returns ERR_OK (the action is in out->result.action; a
+ * connect whose every claim lost becomes no_agent), or a negative err_code. */
+int callflow_route(store *st, const router_call *call, const char *external_id, int64_t now_ms,
+                   const rng_source *rng, bool dry_run, callflow_outcome *out);
+
+/* Ends a call and releases its claim exactly once. Returns 1 when released, 0 when it was
+ * already released (harmless), ERR_NOT_FOUND for an unknown id. */
+int callflow_end(store *st, const char *call_id, int64_t now_ms);
+
+#endif

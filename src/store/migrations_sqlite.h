@@ -1,0 +1,146 @@
+/* migrations_sqlite.h -- the SQLite schema as numbered migrations, applied in order on open.
+ * Only ever append: a migration that shipped is never edited. The PostgreSQL store keeps its
+ * own dialect's list beside this one (migrations_postgres.h) with the same numbers. */
+#ifndef SC_MIGRATIONS_SQLITE_H
+#define SC_MIGRATIONS_SQLITE_H
+
+/* One migration: its number (1..N, in order), a short name and the SQL it runs. */
+typedef struct {
+    int version;
+    const char *name;
+    const char *sql;
+} store_sqlite_migration;
+
+/* Bookkeeping table, created before any migration runs (not itself a migration). */
+#define STORE_SQLITE_MIGRATIONS_TABLE                                                              \
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("                                               \
+    " version INTEGER PRIMARY KEY,"                                                                \
+    " name TEXT NOT NULL,"                                                                         \
+    " applied_ms INTEGER NOT NULL)"
+
+static const store_sqlite_migration store_sqlite_migrations[] = {
+    {1, "configuration",
+     /* meta.config_version is bumped by every change to the static configuration, so a
+      * handle can keep a parsed copy and reload it only when the number moved. */
+     "CREATE TABLE meta ("
+     " key TEXT PRIMARY KEY,"
+     " value INTEGER NOT NULL);"
+     "INSERT INTO meta (key, value) VALUES ('config_version', 1);"
+
+     /* seq: position in the configuration as imported (export keeps the user's order). */
+     "CREATE TABLE campaigns ("
+     " id TEXT PRIMARY KEY,"
+     " seq INTEGER NOT NULL,"
+     " name TEXT NOT NULL,"
+     " default_category TEXT NOT NULL DEFAULT '',"
+     " ring_timeout_s INTEGER NOT NULL DEFAULT 20 CHECK (ring_timeout_s > 0),"
+     " queue_enabled INTEGER NOT NULL DEFAULT 0 CHECK (queue_enabled IN (0, 1)),"
+     " queue_max_size INTEGER NOT NULL DEFAULT 50 CHECK (queue_max_size >= 0),"
+     " queue_max_wait_s INTEGER NOT NULL DEFAULT 300 CHECK (queue_max_wait_s >= 0),"
+     " hold_music_url TEXT NOT NULL DEFAULT '',"
+     " friendly_message TEXT NOT NULL DEFAULT '',"
+     " discord_webhook_url TEXT NOT NULL DEFAULT '');"
+
+     "CREATE TABLE tracking_numbers ("
+     " number TEXT PRIMARY KEY,"
+     " campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,"
+     " category TEXT NOT NULL DEFAULT '');"
+     "CREATE INDEX tracking_numbers_campaign ON tracking_numbers (campaign_id);"
+
+     /* states and categories are comma lists ("TX,FL"); '' means no restriction. The live
+      * columns (active_calls, registered_until_ms, last_assigned_ms) are kept when the
+      * configuration is replaced. */
+     "CREATE TABLE agents ("
+     " id TEXT PRIMARY KEY,"
+     " seq INTEGER NOT NULL,"
+     " name TEXT NOT NULL,"
+     " status TEXT NOT NULL DEFAULT 'active'"
+     "  CHECK (status IN ('active', 'paused', 'deactivated')),"
+     " max_concurrent INTEGER NOT NULL DEFAULT 1 CHECK (max_concurrent >= 1),"
+     " active_calls INTEGER NOT NULL DEFAULT 0 CHECK (active_calls >= 0),"
+     " states TEXT NOT NULL DEFAULT '',"
+     " categories TEXT NOT NULL DEFAULT '',"
+     " softphone_type TEXT NOT NULL DEFAULT 'client'"
+     "  CHECK (softphone_type IN ('client', 'sip', 'number')),"
+     " softphone_address TEXT NOT NULL DEFAULT '',"
+     " registered_until_ms INTEGER NOT NULL DEFAULT 0,"
+     " last_assigned_ms INTEGER NOT NULL DEFAULT 0,"
+     " updated_ms INTEGER NOT NULL DEFAULT 0);"
+
+     /* rr_last_agent: the agent id that took the rule's previous call (the round-robin
+      * cursor); plain text so that removing that agent does not lose the rule. */
+     "CREATE TABLE rules ("
+     " id TEXT PRIMARY KEY,"
+     " seq INTEGER NOT NULL,"
+     " campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,"
+     " name TEXT NOT NULL,"
+     " position INTEGER NOT NULL,"
+     " enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+     " states TEXT NOT NULL DEFAULT '',"
+     " categories TEXT NOT NULL DEFAULT '',"
+     " mode TEXT NOT NULL CHECK (mode IN ('priority', 'round_robin', 'weighted')),"
+     " rr_last_agent TEXT);"
+     "CREATE INDEX rules_campaign ON rules (campaign_id, position);"
+
+     "CREATE TABLE rule_members ("
+     " rule_id TEXT NOT NULL REFERENCES rules (id) ON DELETE CASCADE,"
+     " seq INTEGER NOT NULL,"
+     " agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,"
+     " priority INTEGER NOT NULL DEFAULT 1 CHECK (priority >= 1),"
+     " weight INTEGER NOT NULL DEFAULT 1 CHECK (weight >= 1),"
+     " PRIMARY KEY (rule_id, seq));"
+     "CREATE INDEX rule_members_agent ON rule_members (agent_id);"},
+
+    {2, "calls",
+     /* agent and rule are plain text, no foreign key: a call's history outlives the agent.
+      * holds_claim = 1 while the call counts on agents.active_calls; it is cleared in the
+      * same transaction as the decrement, which makes the release happen exactly once. */
+     "CREATE TABLE calls ("
+     " id TEXT PRIMARY KEY,"
+     " external_id TEXT NOT NULL DEFAULT '',"
+     " campaign TEXT NOT NULL DEFAULT '',"
+     " tracking_number TEXT NOT NULL DEFAULT '',"
+     " caller TEXT NOT NULL DEFAULT '',"
+     " caller_state TEXT NOT NULL DEFAULT '',"
+     " category TEXT NOT NULL DEFAULT '',"
+     " status TEXT NOT NULL CHECK (status IN ('routing', 'ringing', 'connected', 'queued',"
+     "  'completed', 'callback', 'abandoned', 'failed')),"
+     " agent TEXT NOT NULL DEFAULT '',"
+     " rule TEXT NOT NULL DEFAULT '',"
+     " holds_claim INTEGER NOT NULL DEFAULT 0 CHECK (holds_claim IN (0, 1)),"
+     " tried_json TEXT NOT NULL DEFAULT '[]',"
+     " trace_json TEXT NOT NULL DEFAULT '{}',"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL,"
+     " ended_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX calls_status ON calls (status);"
+     "CREATE INDEX calls_campaign ON calls (campaign, created_ms);"
+     "CREATE INDEX calls_agent ON calls (agent, created_ms);"
+     "CREATE INDEX calls_created ON calls (created_ms);"
+     "CREATE INDEX calls_claims ON calls (agent) WHERE holds_claim = 1;"
+     "CREATE INDEX calls_external ON calls (external_id) WHERE external_id <> '';"},
+
+    {3, "callbacks",
+     /* At most one open callback per caller and campaign: a repeated failure bumps it. */
+     "CREATE TABLE callbacks ("
+     " id INTEGER PRIMARY KEY,"
+     " call_id TEXT NOT NULL DEFAULT '',"
+     " campaign TEXT NOT NULL,"
+     " tracking_number TEXT NOT NULL DEFAULT '',"
+     " caller TEXT NOT NULL,"
+     " caller_state TEXT NOT NULL DEFAULT '',"
+     " category TEXT NOT NULL DEFAULT '',"
+     " reason TEXT NOT NULL,"
+     " open INTEGER NOT NULL DEFAULT 1 CHECK (open IN (0, 1)),"
+     " completed_by TEXT NOT NULL DEFAULT '',"
+     " attempts INTEGER NOT NULL DEFAULT 1 CHECK (attempts >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL);"
+     "CREATE UNIQUE INDEX callbacks_open ON callbacks (campaign, caller) WHERE open = 1;"
+     "CREATE INDEX callbacks_created ON callbacks (created_ms);"},
+};
+
+#define STORE_SQLITE_MIGRATIONS_COUNT                                                              \
+    ((int)(sizeof store_sqlite_migrations / sizeof store_sqlite_migrations[0]))
+
+#endif

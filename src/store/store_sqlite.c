@@ -1,0 +1,1393 @@
+/* store_sqlite.c -- the SQLite store (SPEC 3.5, 5): migrations, the configuration with its
+ * cached snapshot, the one-statement claim, calls with an exactly-once release, callbacks. */
+#include "store_sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "../core/states.h"
+#include "migrations_sqlite.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for the lock before failing */
+#define STORE_STATES_TEXT_MAX (STATES_COUNT * 3 + 1)
+#define STORE_CATEGORIES_TEXT_MAX (CONFIG_MAX_CATEGORIES * CONFIG_CATEGORY_MAX + 1)
+
+/* Statements of the hot path and of the small single-row operations, prepared on first use
+ * and kept for the life of the handle. */
+enum {
+    Q_BEGIN,
+    Q_BEGIN_READ,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_VERSION,
+    Q_LIVE_AGENTS,
+    Q_LIVE_RULES,
+    Q_CLAIM,
+    Q_CURSOR,
+    Q_CALL_INSERT,
+    Q_CALL_GET,
+    Q_CALL_RELEASE,
+    Q_AGENT_RELEASE,
+    Q_CALL_FINISH,
+    Q_CALL_EXISTS,
+    Q_CALLBACK_UPSERT,
+    Q_AGENT_SET,
+    Q_AGENT_REGISTER,
+    Q_COUNT
+};
+
+static const char *const store_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_BEGIN_READ] = "BEGIN",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_VERSION] = "SELECT value FROM meta WHERE key = 'config_version'",
+    [Q_LIVE_AGENTS] = "SELECT seq, status, max_concurrent, active_calls, registered_until_ms,"
+                      " last_assigned_ms FROM agents",
+    [Q_LIVE_RULES] = "SELECT seq, rr_last_agent FROM rules",
+    /* The claim (SPEC 3.5): one conditional statement, so two connections can never both
+     * take the last slot; the caller learns the outcome from the number of changed rows. */
+    [Q_CLAIM] = "UPDATE agents SET active_calls = active_calls + 1, last_assigned_ms = ?1"
+                " WHERE id = ?2 AND status = 'active' AND registered_until_ms > ?1"
+                " AND active_calls < max_concurrent",
+    [Q_CURSOR] = "UPDATE rules SET rr_last_agent = ?2 WHERE id = ?1",
+    [Q_CALL_INSERT] = "INSERT INTO calls (id, external_id, campaign, tracking_number, caller,"
+                      " caller_state, category, status, agent, rule, holds_claim, tried_json,"
+                      " trace_json, created_ms, updated_ms, ended_ms)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                      " ?15, ?16)",
+    [Q_CALL_GET] = "SELECT id, external_id, campaign, tracking_number, caller, caller_state,"
+                   " category, status, agent, rule, holds_claim, tried_json, trace_json,"
+                   " created_ms, updated_ms, ended_ms FROM calls WHERE id = ?1",
+    /* Clearing holds_claim and decrementing happen in one transaction, and only the
+     * statement that actually cleared the flag goes on to decrement: exactly once. */
+    [Q_CALL_RELEASE] = "UPDATE calls SET holds_claim = 0, status = ?2, ended_ms = ?3,"
+                       " updated_ms = ?3 WHERE id = ?1 AND holds_claim = 1 RETURNING agent",
+    [Q_AGENT_RELEASE] = "UPDATE agents SET active_calls = active_calls - 1"
+                        " WHERE id = ?1 AND active_calls > 0",
+    [Q_CALL_FINISH] = "UPDATE calls SET status = ?2, ended_ms = ?3, updated_ms = ?3"
+                      " WHERE id = ?1 AND status NOT IN ('completed', 'callback', 'abandoned',"
+                      " 'failed')",
+    [Q_CALL_EXISTS] = "SELECT 1 FROM calls WHERE id = ?1",
+    [Q_CALLBACK_UPSERT] =
+        "INSERT INTO callbacks (call_id, campaign, tracking_number, caller, caller_state,"
+        " category, reason, open, completed_by, attempts, created_ms, updated_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, '', 1, ?8, ?8)"
+        " ON CONFLICT (campaign, caller) WHERE open = 1 DO UPDATE SET"
+        " attempts = attempts + 1, updated_ms = excluded.updated_ms,"
+        " call_id = excluded.call_id, reason = excluded.reason"
+        " RETURNING id, attempts, created_ms",
+    [Q_AGENT_SET] = "UPDATE agents SET status = COALESCE(?2, status),"
+                    " max_concurrent = CASE WHEN ?3 > 0 THEN ?3 ELSE max_concurrent END,"
+                    " updated_ms = ?4 WHERE id = ?1",
+    [Q_AGENT_REGISTER] = "UPDATE agents SET registered_until_ms = ?2 WHERE id = ?1",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+    config *cache; /* static configuration as of cache_version; NULL until loaded */
+    long long cache_version;
+    int *rule_index; /* rules.seq -> index into cache->rules */
+    int n_rule_index;
+    char err[STORE_ERR_MAX];
+};
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+static int64_t store_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void store_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void store_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+    store_copy(dst, cap, (const char *)sqlite3_column_text(s, col));
+}
+
+static void store_errout(const store *st, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        store_copy(errbuf, errlen, st->err);
+}
+
+/* Records SQLite's message for `what` and maps its result code to an err_code. */
+static int store_fail(store *st, const char *what)
+{
+    int code = sqlite3_errcode(st->db) & 0xff;
+    snprintf(st->err, sizeof st->err, "%s: %s", what, sqlite3_errmsg(st->db));
+    if (code == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    if (code == SQLITE_NOMEM)
+        return ERR_NOMEM;
+    return ERR_STORE;
+}
+
+static int store_nomem(store *st)
+{
+    snprintf(st->err, sizeof st->err, "out of memory");
+    return ERR_NOMEM;
+}
+
+/* Returns the cached statement `which`, preparing it on first use; NULL on error. */
+static sqlite3_stmt *store_stmt(store *st, int which)
+{
+    if (!st->q[which] && sqlite3_prepare_v3(st->db, store_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &st->q[which], NULL) != SQLITE_OK) {
+        store_fail(st, "prepare");
+        st->q[which] = NULL;
+    }
+    return st->q[which];
+}
+
+/* Steps a statement that returns no rows we need, then resets it. */
+static int store_run(store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    int err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, what);
+    sqlite3_reset(s);
+    return err;
+}
+
+/* Runs cached statement `which` with no parameters. */
+static int store_run_q(store *st, int which, const char *what)
+{
+    sqlite3_stmt *s = store_stmt(st, which);
+    return s ? store_run(st, s, what) : ERR_STORE;
+}
+
+static int store_exec(store *st, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return ERR_OK;
+    int code = sqlite3_errcode(st->db) & 0xff;
+    snprintf(st->err, sizeof st->err, "%s: %s", what, msg ? msg : sqlite3_errmsg(st->db));
+    sqlite3_free(msg);
+    if (code == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    return code == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORE;
+}
+
+/* Functions that "run their own transaction" start one (BEGIN IMMEDIATE) when none is
+ * open; inside the caller's transaction they take a savepoint instead, so a failure undoes
+ * only their own work. */
+static int store_tx_enter(store *st, bool *nested)
+{
+    *nested = !sqlite3_get_autocommit(st->db);
+    if (*nested)
+        return store_exec(st, "SAVEPOINT store_op", "savepoint");
+    return store_run_q(st, Q_BEGIN, "begin");
+}
+
+static int store_tx_leave(store *st, bool nested, int rc)
+{
+    if (rc >= 0) {
+        int c = nested ? store_exec(st, "RELEASE store_op", "release")
+                       : store_run_q(st, Q_COMMIT, "commit");
+        if (c == ERR_OK)
+            return rc;
+        rc = c;
+    }
+    char keep[STORE_ERR_MAX];
+    store_copy(keep, sizeof keep, st->err);
+    if (nested) {
+        store_exec(st, "ROLLBACK TO store_op", "rollback");
+        store_exec(st, "RELEASE store_op", "release");
+    } else if (!sqlite3_get_autocommit(st->db)) {
+        store_run_q(st, Q_ROLLBACK, "rollback");
+    }
+    store_copy(st->err, sizeof st->err, keep);
+    return rc;
+}
+
+/* ---- open, migrations, close ---------------------------------------------------------- */
+
+/* Waits for another connection's write lock in short steps. SQLite's default handler
+ * sleeps 1, 2, 5, 10 ... ms, which leaves the lock idle long after a short writer is done
+ * and caps throughput when several connections route at once. Gives up after about
+ * STORE_BUSY_TIMEOUT_MS. */
+static int store_busy_wait(void *arg, int count)
+{
+    (void)arg;
+    long step_us = count < 20 ? 50 : count < 100 ? 250 : 1000;
+    long waited_us = count < 20    ? count * 50L
+                     : count < 100 ? 1000 + (count - 20) * 250L
+                                   : 21000 + (count - 100) * 1000L;
+    if (waited_us >= STORE_BUSY_TIMEOUT_MS * 1000L)
+        return 0;
+    struct timespec ts = {0, step_us * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static int store_max_version(store *st, int *version)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1,
+                           &s, NULL) != SQLITE_OK)
+        return store_fail(st, "schema version");
+    int rc = sqlite3_step(s);
+    int err = ERR_OK;
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(s, 0);
+    else
+        err = store_fail(st, "schema version");
+    sqlite3_finalize(s);
+    return err;
+}
+
+/* Applies one migration in its own transaction, unless another connection got there first
+ * (the check runs under the write lock). */
+static int store_apply_migration(store *st, const store_sqlite_migration *m)
+{
+    char what[96];
+    int current = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = store_run_q(st, Q_BEGIN, "begin migration");
+    if (rc < 0)
+        return rc;
+    rc = store_max_version(st, &current);
+    if (rc < 0 || current >= m->version)
+        goto out_end_tx;
+    snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
+    rc = store_exec(st, m->sql, what);
+    if (rc < 0)
+        goto out_end_tx;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO schema_migrations (version, name, applied_ms)"
+                           " VALUES (?1, ?2, ?3)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = store_fail(st, what);
+        goto out_end_tx;
+    }
+    sqlite3_bind_int(s, 1, m->version);
+    sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, store_wall_ms());
+    rc = store_run(st, s, what);
+    sqlite3_finalize(s);
+out_end_tx:
+    return store_tx_leave(st, false, rc);
+}
+
+static int store_migrate(store *st)
+{
+    int version = 0;
+    int rc = store_exec(st, STORE_SQLITE_MIGRATIONS_TABLE, "create schema_migrations");
+    if (rc < 0)
+        return rc;
+    rc = store_max_version(st, &version);
+    if (rc < 0)
+        return rc;
+    if (version > STORE_SQLITE_MIGRATIONS_COUNT) {
+        snprintf(st->err, sizeof st->err,
+                 "the database has schema version %d, newer than this build's %d", version,
+                 STORE_SQLITE_MIGRATIONS_COUNT);
+        return ERR_UNSUPPORTED;
+    }
+    for (int i = version; i < STORE_SQLITE_MIGRATIONS_COUNT; i++) {
+        rc = store_apply_migration(st, &store_sqlite_migrations[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return ERR_OK;
+}
+
+int store_sqlite_open(const char *path, store **out, char *errbuf, size_t errlen)
+{
+    int rc;
+    if (!path || !out)
+        return ERR_INVALID;
+    *out = NULL;
+    store *st = calloc(1, sizeof *st);
+    if (!st) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(st->err, sizeof st->err, "cannot open %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        rc = ERR_STORE;
+        goto out_close;
+    }
+    sqlite3_busy_handler(st->db, store_busy_wait, NULL);
+    /* WAL lets readers run beside the one writer. synchronous=NORMAL in WAL mode syncs at
+     * checkpoints, not at every commit: a committed transaction survives a killed process
+     * (kill -9), and only a power loss or OS crash can drop the last few commits. Every
+     * route dirties the same few hot pages (agents, index tails), so checkpointing every
+     * 4000 pages instead of 1000 writes each of them back far less often; the page cache
+     * (16 MB) keeps the random call-id index pages in memory as the table grows. */
+    rc = store_exec(st,
+                    "PRAGMA journal_mode = WAL;"
+                    "PRAGMA synchronous = NORMAL;"
+                    "PRAGMA foreign_keys = ON;"
+                    "PRAGMA wal_autocheckpoint = 4000;"
+                    "PRAGMA cache_size = -16384;",
+                    "configure database");
+    if (rc < 0)
+        goto out_close;
+    rc = store_migrate(st);
+    if (rc < 0)
+        goto out_close;
+    *out = st;
+    return ERR_OK;
+
+out_close:
+    store_errout(st, errbuf, errlen);
+    store_close(st);
+    return rc;
+}
+
+void store_close(store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]);
+    sqlite3_close(st->db);
+    config_free(st->cache);
+    free(st->rule_index);
+    free(st);
+}
+
+int store_schema_version(store *st)
+{
+    int version = 0;
+    if (!st)
+        return ERR_INVALID;
+    int rc = store_max_version(st, &version);
+    return rc < 0 ? rc : version;
+}
+
+/* ---- transactions --------------------------------------------------------------------- */
+
+int store_begin(store *st)
+{
+    if (!st)
+        return ERR_INVALID;
+    if (!sqlite3_get_autocommit(st->db)) {
+        snprintf(st->err, sizeof st->err, "a transaction is already open");
+        return ERR_CONFLICT;
+    }
+    return store_run_q(st, Q_BEGIN, "begin");
+}
+
+int store_commit(store *st)
+{
+    if (!st)
+        return ERR_INVALID;
+    if (sqlite3_get_autocommit(st->db)) {
+        snprintf(st->err, sizeof st->err, "no transaction is open");
+        return ERR_CONFLICT;
+    }
+    int rc = store_run_q(st, Q_COMMIT, "commit");
+    if (rc < 0 && !sqlite3_get_autocommit(st->db))
+        store_run_q(st, Q_ROLLBACK, "rollback");
+    return rc;
+}
+
+int store_rollback(store *st)
+{
+    if (!st)
+        return ERR_INVALID;
+    if (sqlite3_get_autocommit(st->db))
+        return ERR_OK;
+    return store_run_q(st, Q_ROLLBACK, "rollback");
+}
+
+/* ---- configuration: text forms of the masks ------------------------------------------- */
+
+static void store_states_text(uint64_t mask, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < STATES_COUNT && n + 4 <= cap; i++) {
+        if (!(mask & ((uint64_t)1 << i)))
+            continue;
+        if (n)
+            buf[n++] = ',';
+        memcpy(buf + n, states_code(i), 2);
+        n += 2;
+        buf[n] = '\0';
+    }
+}
+
+static void store_categories_text(const config *cfg, uint64_t mask, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < cfg->n_categories && i < CONFIG_MAX_CATEGORIES; i++) {
+        if (!(mask & ((uint64_t)1 << i)))
+            continue;
+        size_t len = strlen(cfg->categories[i]);
+        if (n + len + 2 > cap)
+            break;
+        if (n)
+            buf[n++] = ',';
+        memcpy(buf + n, cfg->categories[i], len);
+        n += len;
+        buf[n] = '\0';
+    }
+}
+
+/* Parses a comma list of states (states != NULL) or categories (interned into cfg). */
+static int store_parse_list(store *st, config *cfg, const char *text, bool states, uint64_t *mask)
+{
+    *mask = 0;
+    while (text && *text) {
+        char item[CONFIG_CATEGORY_MAX];
+        const char *end = strchr(text, ',');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        if (len == 0 || len >= sizeof item)
+            goto out_bad;
+        memcpy(item, text, len);
+        item[len] = '\0';
+        uint64_t bit = states ? states_bit(item) : config_category_bit(cfg, item);
+        if (!bit)
+            goto out_bad;
+        *mask |= bit;
+        text = end ? end + 1 : NULL;
+    }
+    return ERR_OK;
+
+out_bad:
+    snprintf(st->err, sizeof st->err, "bad %s list in the database: \"%s\"",
+             states ? "state" : "category", text);
+    return ERR_STORE;
+}
+
+static int store_parse_status(const char *s)
+{
+    switch (s ? s[0] : 0) {
+    case 'a':
+        return AGENT_ACTIVE;
+    case 'p':
+        return AGENT_PAUSED;
+    default:
+        return AGENT_DEACTIVATED;
+    }
+}
+
+/* ---- configuration: replace ----------------------------------------------------------- */
+
+enum {
+    R_DROP_MEMBERS,
+    R_DROP_NUMBERS,
+    R_MARK_AGENTS,
+    R_UPSERT_AGENT,
+    R_COUNT_AGENTS,
+    R_DELETE_AGENTS,
+    R_MARK_CAMPAIGNS,
+    R_UPSERT_CAMPAIGN,
+    R_COUNT_CAMPAIGNS,
+    R_DELETE_CAMPAIGNS,
+    R_MARK_RULES,
+    R_UPSERT_RULE,
+    R_COUNT_RULES,
+    R_DELETE_RULES,
+    R_INSERT_NUMBER,
+    R_INSERT_MEMBER,
+    R_BUMP_VERSION,
+    R_COUNT
+};
+
+/* Existing rows are first marked with seq = -1; the upserts give every row of the new
+ * configuration its seq; rows still marked are the removed ones. Live columns
+ * (active_calls, registered_until_ms, last_assigned_ms, rr_last_agent) are never in an
+ * upsert's SET list, so remaining agents and rules keep them. */
+static const char *const store_replace_sql[R_COUNT] = {
+    [R_DROP_MEMBERS] = "DELETE FROM rule_members",
+    [R_DROP_NUMBERS] = "DELETE FROM tracking_numbers",
+    [R_MARK_AGENTS] = "UPDATE agents SET seq = -1",
+    [R_UPSERT_AGENT] =
+        "INSERT INTO agents (id, seq, name, status, max_concurrent, states, categories,"
+        " softphone_type, softphone_address, registered_until_ms, last_assigned_ms, updated_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, name = excluded.name,"
+        " status = excluded.status, max_concurrent = excluded.max_concurrent,"
+        " states = excluded.states, categories = excluded.categories,"
+        " softphone_type = excluded.softphone_type,"
+        " softphone_address = excluded.softphone_address, updated_ms = excluded.updated_ms",
+    [R_COUNT_AGENTS] = "SELECT count(*) FROM agents WHERE seq >= 0",
+    [R_DELETE_AGENTS] = "DELETE FROM agents WHERE seq < 0",
+    [R_MARK_CAMPAIGNS] = "UPDATE campaigns SET seq = -1",
+    [R_UPSERT_CAMPAIGN] =
+        "INSERT INTO campaigns (id, seq, name, default_category, ring_timeout_s, queue_enabled,"
+        " queue_max_size, queue_max_wait_s, hold_music_url, friendly_message,"
+        " discord_webhook_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, name = excluded.name,"
+        " default_category = excluded.default_category,"
+        " ring_timeout_s = excluded.ring_timeout_s, queue_enabled = excluded.queue_enabled,"
+        " queue_max_size = excluded.queue_max_size,"
+        " queue_max_wait_s = excluded.queue_max_wait_s,"
+        " hold_music_url = excluded.hold_music_url,"
+        " friendly_message = excluded.friendly_message,"
+        " discord_webhook_url = excluded.discord_webhook_url",
+    [R_COUNT_CAMPAIGNS] = "SELECT count(*) FROM campaigns WHERE seq >= 0",
+    [R_DELETE_CAMPAIGNS] = "DELETE FROM campaigns WHERE seq < 0",
+    [R_MARK_RULES] = "UPDATE rules SET seq = -1",
+    [R_UPSERT_RULE] =
+        "INSERT INTO rules (id, seq, campaign_id, name, position, enabled, states, categories,"
+        " mode, rr_last_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq,"
+        " campaign_id = excluded.campaign_id, name = excluded.name,"
+        " position = excluded.position, enabled = excluded.enabled,"
+        " states = excluded.states, categories = excluded.categories, mode = excluded.mode",
+    [R_COUNT_RULES] = "SELECT count(*) FROM rules WHERE seq >= 0",
+    [R_DELETE_RULES] = "DELETE FROM rules WHERE seq < 0",
+    [R_INSERT_NUMBER] =
+        "INSERT INTO tracking_numbers (number, campaign_id, category) VALUES (?1, ?2, ?3)",
+    [R_INSERT_MEMBER] = ("INSERT INTO rule_members (rule_id, seq, agent_id, priority, weight)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)"),
+    [R_BUMP_VERSION] = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'",
+};
+
+/* Checks the indexes a config holds, so the writes below can follow them blindly. */
+static int store_check_indexes(store *st, const config *cfg)
+{
+    for (int i = 0; i < cfg->n_numbers; i++)
+        if (cfg->numbers[i].campaign < 0 || cfg->numbers[i].campaign >= cfg->n_campaigns)
+            goto out_bad;
+    for (int i = 0; i < cfg->n_rules; i++) {
+        const config_rule *r = &cfg->rules[i];
+        if (r->campaign < 0 || r->campaign >= cfg->n_campaigns)
+            goto out_bad;
+        if (r->rr_last_agent >= cfg->n_agents)
+            goto out_bad;
+        for (int m = 0; m < r->n_members; m++)
+            if (r->members[m].agent < 0 || r->members[m].agent >= cfg->n_agents)
+                goto out_bad;
+    }
+    return ERR_OK;
+
+out_bad:
+    snprintf(st->err, sizeof st->err, "the configuration refers to an index out of range");
+    return ERR_INVALID;
+}
+
+static int store_expect_count(store *st, sqlite3_stmt *s, int want, const char *kind)
+{
+    int rc = sqlite3_step(s);
+    int have = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    int err = rc == SQLITE_ROW ? ERR_OK : store_fail(st, kind);
+    sqlite3_reset(s);
+    if (err == ERR_OK && have != want) {
+        snprintf(st->err, sizeof st->err, "duplicate %s id in the configuration", kind);
+        err = ERR_INVALID;
+    }
+    return err;
+}
+
+static int store_write_agents(store *st, const config *cfg, sqlite3_stmt **q, int64_t now)
+{
+    char states[STORE_STATES_TEXT_MAX], cats[STORE_CATEGORIES_TEXT_MAX], what[96];
+    sqlite3_stmt *s = q[R_UPSERT_AGENT];
+    for (int i = 0; i < cfg->n_agents; i++) {
+        const config_agent *a = &cfg->agents[i];
+        store_states_text(a->states, states, sizeof states);
+        store_categories_text(cfg, a->categories, cats, sizeof cats);
+        sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_text(s, 3, a->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, config_status_name(a->status), -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, a->max_concurrent);
+        sqlite3_bind_text(s, 6, states, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, cats, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 8, config_softphone_name(a->softphone), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 9, a->softphone_address, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 10, a->registered_until_ms);
+        sqlite3_bind_int64(s, 11, a->last_assigned_ms);
+        sqlite3_bind_int64(s, 12, now);
+        snprintf(what, sizeof what, "agent %s", a->id);
+        int rc = store_run(st, s, what);
+        if (rc < 0)
+            return rc;
+    }
+    return store_expect_count(st, q[R_COUNT_AGENTS], cfg->n_agents, "agent");
+}
+
+static int store_write_campaigns(store *st, const config *cfg, sqlite3_stmt **q)
+{
+    char what[96];
+    sqlite3_stmt *s = q[R_UPSERT_CAMPAIGN];
+    for (int i = 0; i < cfg->n_campaigns; i++) {
+        const config_campaign *c = &cfg->campaigns[i];
+        sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_text(s, 3, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, c->default_category, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, c->ring_timeout_s);
+        sqlite3_bind_int(s, 6, c->queue_enabled ? 1 : 0);
+        sqlite3_bind_int(s, 7, c->queue_max_size);
+        sqlite3_bind_int(s, 8, c->queue_max_wait_s);
+        sqlite3_bind_text(s, 9, c->hold_music_url, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, c->friendly_message, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 11, c->discord_webhook_url, -1, SQLITE_STATIC);
+        snprintf(what, sizeof what, "campaign %s", c->id);
+        int rc = store_run(st, s, what);
+        if (rc < 0)
+            return rc;
+    }
+    return store_expect_count(st, q[R_COUNT_CAMPAIGNS], cfg->n_campaigns, "campaign");
+}
+
+static int store_write_rules(store *st, const config *cfg, sqlite3_stmt **q)
+{
+    char states[STORE_STATES_TEXT_MAX], cats[STORE_CATEGORIES_TEXT_MAX], what[96];
+    sqlite3_stmt *s = q[R_UPSERT_RULE];
+    for (int i = 0; i < cfg->n_rules; i++) {
+        const config_rule *r = &cfg->rules[i];
+        store_states_text(r->states, states, sizeof states);
+        store_categories_text(cfg, r->categories, cats, sizeof cats);
+        sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_text(s, 3, cfg->campaigns[r->campaign].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, r->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, r->position);
+        sqlite3_bind_int(s, 6, r->enabled ? 1 : 0);
+        sqlite3_bind_text(s, 7, states, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 8, cats, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 9, config_mode_name(r->mode), -1, SQLITE_STATIC);
+        if (r->rr_last_agent >= 0)
+            sqlite3_bind_text(s, 10, cfg->agents[r->rr_last_agent].id, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 10);
+        snprintf(what, sizeof what, "rule %s", r->id);
+        int rc = store_run(st, s, what);
+        if (rc < 0)
+            return rc;
+    }
+    return store_expect_count(st, q[R_COUNT_RULES], cfg->n_rules, "rule");
+}
+
+static int store_write_numbers_members(store *st, const config *cfg, sqlite3_stmt **q)
+{
+    char what[96];
+    sqlite3_stmt *s = q[R_INSERT_NUMBER];
+    for (int i = 0; i < cfg->n_numbers; i++) {
+        const config_number *n = &cfg->numbers[i];
+        sqlite3_bind_text(s, 1, n->number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, cfg->campaigns[n->campaign].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, n->category, -1, SQLITE_STATIC);
+        snprintf(what, sizeof what, "tracking number %s", n->number);
+        int rc = store_run(st, s, what);
+        if (rc < 0)
+            return rc;
+    }
+    s = q[R_INSERT_MEMBER];
+    for (int i = 0; i < cfg->n_rules; i++) {
+        const config_rule *r = &cfg->rules[i];
+        for (int m = 0; m < r->n_members; m++) {
+            sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 2, m);
+            sqlite3_bind_text(s, 3, cfg->agents[r->members[m].agent].id, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 4, r->members[m].priority);
+            sqlite3_bind_int(s, 5, r->members[m].weight);
+            snprintf(what, sizeof what, "rule %s member %d", r->id, m);
+            int rc = store_run(st, s, what);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return ERR_OK;
+}
+
+int store_config_replace(store *st, const config *cfg, char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *q[R_COUNT] = {0};
+    bool nested = false;
+    int rc;
+    if (!st || !cfg)
+        return ERR_INVALID;
+    rc = store_check_indexes(st, cfg);
+    if (rc < 0)
+        goto out_report;
+    for (int i = 0; i < R_COUNT; i++) {
+        if (sqlite3_prepare_v2(st->db, store_replace_sql[i], -1, &q[i], NULL) != SQLITE_OK) {
+            rc = store_fail(st, "prepare");
+            goto out_finalize;
+        }
+    }
+    rc = store_tx_enter(st, &nested);
+    if (rc < 0)
+        goto out_finalize;
+    static const int steps_before[] = {R_DROP_MEMBERS, R_DROP_NUMBERS, R_MARK_AGENTS};
+    for (size_t i = 0; rc >= 0 && i < sizeof steps_before / sizeof steps_before[0]; i++)
+        rc = store_run(st, q[steps_before[i]], "clear configuration");
+    if (rc >= 0)
+        rc = store_write_agents(st, cfg, q, store_wall_ms());
+    if (rc >= 0)
+        rc = store_run(st, q[R_DELETE_AGENTS], "delete removed agents");
+    if (rc >= 0)
+        rc = store_run(st, q[R_MARK_CAMPAIGNS], "mark campaigns");
+    if (rc >= 0)
+        rc = store_write_campaigns(st, cfg, q);
+    if (rc >= 0)
+        rc = store_run(st, q[R_MARK_RULES], "mark rules");
+    if (rc >= 0)
+        rc = store_write_rules(st, cfg, q);
+    if (rc >= 0)
+        rc = store_run(st, q[R_DELETE_RULES], "delete removed rules");
+    /* Only now: a removed campaign's delete cascades to its rules, and a rule that moved
+     * to another campaign must have moved first to keep its cursor. */
+    if (rc >= 0)
+        rc = store_run(st, q[R_DELETE_CAMPAIGNS], "delete removed campaigns");
+    if (rc >= 0)
+        rc = store_write_numbers_members(st, cfg, q);
+    if (rc >= 0)
+        rc = store_run(st, q[R_BUMP_VERSION], "bump configuration version");
+    /* A constraint failure means the configuration itself is bad, not the database. */
+    if (rc == ERR_CONFLICT)
+        rc = ERR_INVALID;
+    rc = store_tx_leave(st, nested, rc);
+out_finalize:
+    for (int i = 0; i < R_COUNT; i++)
+        sqlite3_finalize(q[i]);
+out_report:
+    if (rc < 0)
+        store_errout(st, errbuf, errlen);
+    return rc < 0 ? rc : ERR_OK;
+}
+
+/* ---- configuration: load -------------------------------------------------------------- */
+
+static int store_load_campaigns(store *st, config *cfg, sqlite3_stmt *s)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        config_campaign c;
+        memset(&c, 0, sizeof c);
+        if (sqlite3_column_int(s, 0) != cfg->n_campaigns) {
+            snprintf(st->err, sizeof st->err, "campaign order is corrupt");
+            return ERR_STORE;
+        }
+        store_col_copy(s, 1, c.id, sizeof c.id);
+        store_col_copy(s, 2, c.name, sizeof c.name);
+        store_col_copy(s, 3, c.default_category, sizeof c.default_category);
+        c.ring_timeout_s = sqlite3_column_int(s, 4);
+        c.queue_enabled = sqlite3_column_int(s, 5) != 0;
+        c.queue_max_size = sqlite3_column_int(s, 6);
+        c.queue_max_wait_s = sqlite3_column_int(s, 7);
+        store_col_copy(s, 8, c.hold_music_url, sizeof c.hold_music_url);
+        store_col_copy(s, 9, c.friendly_message, sizeof c.friendly_message);
+        store_col_copy(s, 10, c.discord_webhook_url, sizeof c.discord_webhook_url);
+        if (c.default_category[0] && !config_category_bit(cfg, c.default_category)) {
+            snprintf(st->err, sizeof st->err, "bad category of campaign %s", c.id);
+            return ERR_STORE;
+        }
+        if (config_add_campaign(cfg, &c) < 0)
+            return store_nomem(st);
+    }
+    return rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load campaigns");
+}
+
+static int store_load_agents(store *st, config *cfg, sqlite3_stmt *s)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        config_agent a;
+        memset(&a, 0, sizeof a);
+        if (sqlite3_column_int(s, 0) != cfg->n_agents) {
+            snprintf(st->err, sizeof st->err, "agent order is corrupt");
+            return ERR_STORE;
+        }
+        store_col_copy(s, 1, a.id, sizeof a.id);
+        store_col_copy(s, 2, a.name, sizeof a.name);
+        a.status = (agent_status)store_parse_status((const char *)sqlite3_column_text(s, 3));
+        a.max_concurrent = sqlite3_column_int(s, 4);
+        a.active_calls = sqlite3_column_int(s, 5);
+        rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 6), true, &a.states);
+        if (rc == ERR_OK)
+            rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 7), false,
+                                  &a.categories);
+        if (rc < 0)
+            return rc;
+        int soft = config_softphone_parse((const char *)sqlite3_column_text(s, 8));
+        a.softphone = soft < 0 ? SOFTPHONE_CLIENT : (softphone_type)soft;
+        store_col_copy(s, 9, a.softphone_address, sizeof a.softphone_address);
+        a.registered_until_ms = sqlite3_column_int64(s, 10);
+        a.last_assigned_ms = sqlite3_column_int64(s, 11);
+        if (config_add_agent(cfg, &a) < 0)
+            return store_nomem(st);
+    }
+    return rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load agents");
+}
+
+static int store_load_numbers(store *st, config *cfg, sqlite3_stmt *s)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        config_number n;
+        memset(&n, 0, sizeof n);
+        store_col_copy(s, 0, n.number, sizeof n.number);
+        n.campaign = sqlite3_column_int(s, 1);
+        store_col_copy(s, 2, n.category, sizeof n.category);
+        if (n.category[0] && !config_category_bit(cfg, n.category)) {
+            snprintf(st->err, sizeof st->err, "bad category of number %s", n.number);
+            return ERR_STORE;
+        }
+        if (config_add_number(cfg, &n) < 0)
+            return store_nomem(st);
+    }
+    return rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load tracking numbers");
+}
+
+/* Loads one rule's members (statement `m`, bound to the rule id) into a growing array. */
+static int store_load_members(store *st, sqlite3_stmt *m, const char *rule_id,
+                              config_member **members, int *cap, int *n)
+{
+    int rc;
+    *n = 0;
+    sqlite3_bind_text(m, 1, rule_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(m)) == SQLITE_ROW) {
+        if (*n == *cap) {
+            int ncap = *cap ? *cap * 2 : 16;
+            config_member *grown = realloc(*members, (size_t)ncap * sizeof *grown);
+            if (!grown) {
+                sqlite3_reset(m);
+                return store_nomem(st);
+            }
+            *members = grown;
+            *cap = ncap;
+        }
+        config_member *cm = &(*members)[(*n)++];
+        cm->agent = sqlite3_column_int(m, 0);
+        cm->priority = sqlite3_column_int(m, 1);
+        cm->weight = sqlite3_column_int(m, 2);
+    }
+    int err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load rule members");
+    sqlite3_reset(m);
+    return err;
+}
+
+/* Loads the rules; *ids receives each rule's id by seq (caller frees) to map seq -> index
+ * once config_finish() has sorted the rules. */
+static int store_load_rules(store *st, config *cfg, sqlite3_stmt *s, sqlite3_stmt *m,
+                            char (**ids)[CONFIG_ID_MAX])
+{
+    config_member *members = NULL;
+    int cap_members = 0, cap_ids = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        config_rule r;
+        memset(&r, 0, sizeof r);
+        if (sqlite3_column_int(s, 0) != cfg->n_rules) {
+            snprintf(st->err, sizeof st->err, "rule order is corrupt");
+            rc = ERR_STORE;
+            goto out_free_members;
+        }
+        store_col_copy(s, 1, r.id, sizeof r.id);
+        r.campaign = sqlite3_column_int(s, 2);
+        store_col_copy(s, 3, r.name, sizeof r.name);
+        r.position = sqlite3_column_int(s, 4);
+        r.enabled = sqlite3_column_int(s, 5) != 0;
+        rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 6), true, &r.states);
+        if (rc == ERR_OK)
+            rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 7), false,
+                                  &r.categories);
+        if (rc < 0)
+            goto out_free_members;
+        int mode = config_mode_parse((const char *)sqlite3_column_text(s, 8));
+        r.mode = mode < 0 ? MODE_PRIORITY : (dist_mode)mode;
+        r.rr_last_agent = -1; /* live: applied on every load */
+        rc = store_load_members(st, m, r.id, &members, &cap_members, &r.n_members);
+        if (rc < 0)
+            goto out_free_members;
+        r.members = members;
+        if (cfg->n_rules == cap_ids) {
+            cap_ids = cap_ids ? cap_ids * 2 : 16;
+            char(*grown)[CONFIG_ID_MAX] = realloc(*ids, (size_t)cap_ids * sizeof *grown);
+            if (!grown) {
+                rc = store_nomem(st);
+                goto out_free_members;
+            }
+            *ids = grown;
+        }
+        memcpy((*ids)[cfg->n_rules], r.id, sizeof r.id);
+        if (config_add_rule(cfg, &r) < 0) {
+            rc = store_nomem(st);
+            goto out_free_members;
+        }
+    }
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load rules");
+out_free_members:
+    free(members);
+    return rc;
+}
+
+static const char *const store_load_sql[] = {
+    "SELECT seq, id, name, default_category, ring_timeout_s, queue_enabled, queue_max_size,"
+    " queue_max_wait_s, hold_music_url, friendly_message, discord_webhook_url"
+    " FROM campaigns ORDER BY seq",
+    "SELECT seq, id, name, status, max_concurrent, active_calls, states, categories,"
+    " softphone_type, softphone_address, registered_until_ms, last_assigned_ms"
+    " FROM agents ORDER BY seq",
+    "SELECT n.number, c.seq, n.category FROM tracking_numbers n"
+    " JOIN campaigns c ON c.id = n.campaign_id ORDER BY n.number",
+    "SELECT r.seq, r.id, c.seq, r.name, r.position, r.enabled, r.states, r.categories, r.mode"
+    " FROM rules r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.seq",
+    "SELECT a.seq, m.priority, m.weight FROM rule_members m"
+    " JOIN agents a ON a.id = m.agent_id WHERE m.rule_id = ?1 ORDER BY m.seq",
+};
+
+enum { L_CAMPAIGNS, L_AGENTS, L_NUMBERS, L_RULES, L_MEMBERS, L_COUNT };
+
+/* Reads the whole static configuration into a new cache (inside the caller's read
+ * transaction) and replaces the handle's cache with it. */
+static int store_reload_cache(store *st, long long version)
+{
+    sqlite3_stmt *q[L_COUNT] = {0};
+    char(*ids)[CONFIG_ID_MAX] = NULL;
+    int *index = NULL;
+    int rc = ERR_OK;
+    config *cfg = config_new();
+    if (!cfg)
+        return store_nomem(st);
+    for (int i = 0; i < L_COUNT; i++) {
+        if (sqlite3_prepare_v2(st->db, store_load_sql[i], -1, &q[i], NULL) != SQLITE_OK) {
+            rc = store_fail(st, "prepare");
+            goto out_finalize;
+        }
+    }
+    rc = store_load_campaigns(st, cfg, q[L_CAMPAIGNS]);
+    if (rc == ERR_OK)
+        rc = store_load_agents(st, cfg, q[L_AGENTS]);
+    if (rc == ERR_OK)
+        rc = store_load_numbers(st, cfg, q[L_NUMBERS]);
+    if (rc == ERR_OK)
+        rc = store_load_rules(st, cfg, q[L_RULES], q[L_MEMBERS], &ids);
+    if (rc < 0)
+        goto out_finalize;
+    config_finish(cfg);
+    index = malloc((size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof *index);
+    if (!index) {
+        rc = store_nomem(st);
+        goto out_finalize;
+    }
+    for (int i = 0; i < cfg->n_rules; i++)
+        index[i] = config_find_rule(cfg, ids[i]);
+    config_free(st->cache);
+    free(st->rule_index);
+    st->cache = cfg;
+    st->cache_version = version;
+    st->rule_index = index;
+    st->n_rule_index = cfg->n_rules;
+    cfg = NULL;
+    index = NULL;
+out_finalize:
+    for (int i = 0; i < L_COUNT; i++)
+        sqlite3_finalize(q[i]);
+    free(ids);
+    free(index);
+    config_free(cfg);
+    return rc;
+}
+
+/* Applies the live columns of agents and rules to a copy of the cache. */
+static int store_apply_live(store *st, config *cfg)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_LIVE_AGENTS);
+    int rc;
+    if (!s)
+        return ERR_STORE;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int i = sqlite3_column_int(s, 0);
+        if (i < 0 || i >= cfg->n_agents)
+            continue; /* cannot happen under the version check; never index out of range */
+        config_agent *a = &cfg->agents[i];
+        a->status = (agent_status)store_parse_status((const char *)sqlite3_column_text(s, 1));
+        a->max_concurrent = sqlite3_column_int(s, 2);
+        a->active_calls = sqlite3_column_int(s, 3);
+        a->registered_until_ms = sqlite3_column_int64(s, 4);
+        a->last_assigned_ms = sqlite3_column_int64(s, 5);
+    }
+    int err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load agent state");
+    sqlite3_reset(s);
+    if (err < 0)
+        return err;
+    if (!(s = store_stmt(st, Q_LIVE_RULES)))
+        return ERR_STORE;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int seq = sqlite3_column_int(s, 0);
+        if (seq < 0 || seq >= st->n_rule_index || st->rule_index[seq] < 0)
+            continue;
+        const char *agent = (const char *)sqlite3_column_text(s, 1);
+        cfg->rules[st->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+    }
+    err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load rule cursors");
+    sqlite3_reset(s);
+    return err;
+}
+
+int store_config_load(store *st, config **out, char *errbuf, size_t errlen)
+{
+    config *cfg = NULL;
+    int rc;
+    if (!st || !out)
+        return ERR_INVALID;
+    *out = NULL;
+    /* One read transaction, so the version, the agents and the cursors are one snapshot. */
+    bool own = sqlite3_get_autocommit(st->db);
+    if (own && (rc = store_run_q(st, Q_BEGIN_READ, "begin read")) < 0)
+        goto out_report;
+    sqlite3_stmt *s = store_stmt(st, Q_VERSION);
+    if (!s) {
+        rc = ERR_STORE;
+        goto out_end_read;
+    }
+    rc = sqlite3_step(s);
+    long long version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    rc = rc == SQLITE_ROW ? ERR_OK : store_fail(st, "configuration version");
+    sqlite3_reset(s);
+    if (rc < 0)
+        goto out_end_read;
+    if (!st->cache || version != st->cache_version) {
+        rc = store_reload_cache(st, version);
+        if (rc < 0)
+            goto out_end_read;
+    }
+    cfg = config_clone(st->cache);
+    if (!cfg) {
+        rc = store_nomem(st);
+        goto out_end_read;
+    }
+    rc = store_apply_live(st, cfg);
+out_end_read:
+    if (own) {
+        int c = store_run_q(st, rc < 0 ? Q_ROLLBACK : Q_COMMIT, "end read");
+        if (rc == ERR_OK)
+            rc = c;
+    }
+out_report:
+    if (rc < 0) {
+        config_free(cfg);
+        store_errout(st, errbuf, errlen);
+        return rc;
+    }
+    *out = cfg;
+    return ERR_OK;
+}
+
+/* ---- agents ----------------------------------------------------------------------------- */
+
+static int store_changed_or_missing(store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = store_run(st, s, what);
+    if (rc < 0)
+        return rc;
+    return sqlite3_changes(st->db) > 0 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms)
+{
+    if (!st || !agent_id || status > AGENT_DEACTIVATED)
+        return ERR_INVALID;
+    sqlite3_stmt *s = store_stmt(st, Q_AGENT_SET);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+    if (status >= 0)
+        sqlite3_bind_text(s, 2, config_status_name((agent_status)status), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 2);
+    sqlite3_bind_int(s, 3, max_concurrent > 0 ? max_concurrent : 0);
+    sqlite3_bind_int64(s, 4, now_ms);
+    return store_changed_or_missing(st, s, "set agent");
+}
+
+int store_agent_register(store *st, const char *agent_id, int64_t until_ms)
+{
+    if (!st || !agent_id)
+        return ERR_INVALID;
+    sqlite3_stmt *s = store_stmt(st, Q_AGENT_REGISTER);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, until_ms);
+    return store_changed_or_missing(st, s, "register agent");
+}
+
+int store_agent_unregister(store *st, const char *agent_id)
+{
+    return store_agent_register(st, agent_id, 0);
+}
+
+/* ---- the claim and the cursor ----------------------------------------------------------- */
+
+int store_claim(store *st, const char *agent_id, int64_t now_ms)
+{
+    if (!st || !agent_id)
+        return ERR_INVALID;
+    sqlite3_stmt *s = store_stmt(st, Q_CLAIM);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_text(s, 2, agent_id, -1, SQLITE_STATIC);
+    int rc = store_run(st, s, "claim");
+    if (rc < 0)
+        return rc;
+    return sqlite3_changes(st->db) == 1 ? 1 : 0;
+}
+
+int store_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
+{
+    if (!st || !rule_id || !agent_id)
+        return ERR_INVALID;
+    sqlite3_stmt *s = store_stmt(st, Q_CURSOR);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, rule_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, agent_id, -1, SQLITE_STATIC);
+    return store_changed_or_missing(st, s, "move round-robin cursor");
+}
+
+/* ---- calls ------------------------------------------------------------------------------ */
+
+/* 128 random bits from OpenSSL as 32 lowercase hex digits. */
+static int store_new_call_id(store *st, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        snprintf(st->err, sizeof st->err, "no random bytes for a call id");
+        return ERR_STORE;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof raw] = '\0';
+    return ERR_OK;
+}
+
+int store_call_insert(store *st, store_call *call)
+{
+    if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
+        return ERR_INVALID;
+    if (!call->id[0]) {
+        int rc = store_new_call_id(st, call->id);
+        if (rc < 0)
+            return rc;
+    }
+    sqlite3_stmt *s = store_stmt(st, Q_CALL_INSERT);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, call->external_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, call->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, call->tracking_number, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, call->caller, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, call->caller_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, call->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, store_call_status_name(call->status), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, call->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, call->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 11, call->holds_claim ? 1 : 0);
+    sqlite3_bind_text(s, 12, call->tried_json ? call->tried_json : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 13, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 14, call->created_ms);
+    sqlite3_bind_int64(s, 15, call->updated_ms ? call->updated_ms : call->created_ms);
+    sqlite3_bind_int64(s, 16, call->ended_ms);
+    return store_run(st, s, "insert call");
+}
+
+static char *store_col_strdup(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    size_t n = t ? strlen(t) : 0;
+    char *copy = malloc(n + 1);
+    if (copy) {
+        if (n)
+            memcpy(copy, t, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+int store_call_get(store *st, const char *call_id, store_call *out)
+{
+    if (!st || !call_id || !out)
+        return ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = store_stmt(st, Q_CALL_GET);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        rc = ERR_NOT_FOUND;
+        goto out_reset;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = store_fail(st, "get call");
+        goto out_reset;
+    }
+    store_col_copy(s, 0, out->id, sizeof out->id);
+    store_col_copy(s, 1, out->external_id, sizeof out->external_id);
+    store_col_copy(s, 2, out->campaign, sizeof out->campaign);
+    store_col_copy(s, 3, out->tracking_number, sizeof out->tracking_number);
+    store_col_copy(s, 4, out->caller, sizeof out->caller);
+    store_col_copy(s, 5, out->caller_state, sizeof out->caller_state);
+    store_col_copy(s, 6, out->category, sizeof out->category);
+    int status = store_call_status_parse((const char *)sqlite3_column_text(s, 7));
+    out->status = status < 0 ? CALL_FAILED : (call_status)status;
+    store_col_copy(s, 8, out->agent, sizeof out->agent);
+    store_col_copy(s, 9, out->rule, sizeof out->rule);
+    out->holds_claim = sqlite3_column_int(s, 10) != 0;
+    out->tried_json = store_col_strdup(s, 11);
+    out->trace_json = store_col_strdup(s, 12);
+    out->created_ms = sqlite3_column_int64(s, 13);
+    out->updated_ms = sqlite3_column_int64(s, 14);
+    out->ended_ms = sqlite3_column_int64(s, 15);
+    rc = ERR_OK;
+    if (!out->tried_json || !out->trace_json) {
+        store_call_clear(out);
+        rc = store_nomem(st);
+    }
+out_reset:
+    sqlite3_reset(s);
+    return rc;
+}
+
+static bool store_status_is_final(call_status s)
+{
+    return s == CALL_COMPLETED || s == CALL_CALLBACK || s == CALL_ABANDONED || s == CALL_FAILED;
+}
+
+/* The body of store_call_end, inside its transaction. */
+static int store_call_end_locked(store *st, const char *call_id, call_status final_status,
+                                 int64_t now_ms)
+{
+    char agent[CONFIG_ID_MAX];
+    bool released = false;
+    sqlite3_stmt *s = store_stmt(st, Q_CALL_RELEASE);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, store_call_status_name(final_status), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        released = true;
+        store_col_copy(s, 0, agent, sizeof agent);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "release call");
+    sqlite3_reset(s);
+    if (rc < 0)
+        return rc;
+    if (released) {
+        /* The agent may have been deleted meanwhile: then there is nothing to decrement. */
+        if (!(s = store_stmt(st, Q_AGENT_RELEASE)))
+            return ERR_STORE;
+        sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
+        rc = store_run(st, s, "release agent");
+        return rc < 0 ? rc : 1;
+    }
+    /* No claim held: finish a call that is still open, leaving counts alone. */
+    if (!(s = store_stmt(st, Q_CALL_FINISH)))
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, store_call_status_name(final_status), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now_ms);
+    rc = store_run(st, s, "finish call");
+    if (rc < 0 || sqlite3_changes(st->db) > 0)
+        return rc;
+    if (!(s = store_stmt(st, Q_CALL_EXISTS)))
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    int err = rc == SQLITE_ROW    ? ERR_OK
+              : rc == SQLITE_DONE ? ERR_NOT_FOUND
+                                  : store_fail(st, "find call");
+    sqlite3_reset(s);
+    return err;
+}
+
+int store_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
+{
+    bool nested;
+    if (!st || !call_id || !store_status_is_final(final_status))
+        return ERR_INVALID;
+    int rc = store_tx_enter(st, &nested);
+    if (rc < 0)
+        return rc;
+    rc = store_call_end_locked(st, call_id, final_status, now_ms);
+    /* ERR_NOT_FOUND changed nothing; committing it is as good as rolling back. */
+    if (rc == ERR_NOT_FOUND)
+        return store_tx_leave(st, nested, ERR_OK) < 0 ? ERR_STORE : ERR_NOT_FOUND;
+    return store_tx_leave(st, nested, rc);
+}
+
+/* ---- callbacks and reconciliation -------------------------------------------------------- */
+
+int store_callback_upsert(store *st, store_callback *cb)
+{
+    if (!st || !cb || !cb->campaign[0] || !cb->reason[0])
+        return ERR_INVALID;
+    int64_t now = cb->created_ms ? cb->created_ms : store_wall_ms();
+    sqlite3_stmt *s = store_stmt(st, Q_CALLBACK_UPSERT);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, cb->call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, cb->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, cb->tracking_number, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, cb->caller, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, cb->caller_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, cb->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, cb->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, now);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        cb->id = sqlite3_column_int64(s, 0);
+        cb->attempts = sqlite3_column_int(s, 1);
+        cb->created_ms = sqlite3_column_int64(s, 2);
+        cb->updated_ms = now;
+        cb->open = true;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "upsert callback");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_reconcile_counts(store *st)
+{
+    bool nested;
+    if (!st)
+        return ERR_INVALID;
+    int rc = store_tx_enter(st, &nested);
+    if (rc < 0)
+        return rc;
+    rc = store_exec(st,
+                    "UPDATE agents SET active_calls = (SELECT count(*) FROM calls"
+                    "  WHERE calls.agent = agents.id AND calls.holds_claim = 1)"
+                    " WHERE active_calls <> (SELECT count(*) FROM calls"
+                    "  WHERE calls.agent = agents.id AND calls.holds_claim = 1)",
+                    "reconcile counts");
+    if (rc == ERR_OK)
+        rc = sqlite3_changes(st->db);
+    return store_tx_leave(st, nested, rc);
+}
