@@ -1,8 +1,8 @@
 # SureConnect build. GNU make; libraries found through pkg-config.
-# Targets: deps all run test bench clean areacodes format
+# Targets: deps all run demo test bench clean areacodes format
 
 CC      ?= cc
-PKGS    := jansson sqlite3 libcrypto
+PKGS    := jansson sqlite3 libcrypto libmicrohttpd
 TESTPKG := criterion
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
@@ -29,7 +29,7 @@ CLI_SRC   := $(sort $(wildcard test/cli/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-unit-san test-cli build-clang bench clean areacodes format
+.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san build-clang bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -48,6 +48,10 @@ $(PROGRAM): $(LIB_OBJ) $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: one Criterion binary, built plainly and with ASan + UBSan.
+# The program built with ASan + UBSan, for the end-to-end tests of the daemon.
+$(BUILD)/san/sureconnect: $(SAN_OBJ) $(BUILD)/san/$(MAIN_SRC:.c=.o)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/test/unit_tests: $(UNIT_SRC) $(LIB_OBJ) $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(LIB_OBJ) \
@@ -83,16 +87,28 @@ test-unit-san: $(BUILD)/test/unit_tests_san
 test-cli: $(BUILD)/test/cli_tests $(PROGRAM)
 	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2
 
+# End-to-end tests: node's test runner starts the real daemon on temporary databases.
+E2E := node --test test/e2e/
+
+test-e2e: $(PROGRAM)
+	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)
+
+test-e2e-san: $(BUILD)/san/sureconnect
+	$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)
+
 # The program also builds warning-free with the other compiler.
 build-clang:
 	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/sureconnect
 
 # Every suite, then one closing line: "N passed, N failed".
-test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests
+test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
+      $(BUILD)/san/sureconnect
 	@sh scripts/run_suites.sh \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
-	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2"
+	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
+	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
+	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)"
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
@@ -102,8 +118,13 @@ areacodes: $(BUILD)/tools/areacode_gen
 	$(BUILD)/tools/areacode_gen $(NANPA_REPORT) > src/core/areacode_table.c.tmp
 	mv src/core/areacode_table.c.tmp src/core/areacode_table.c
 
-# Builds, prepares the demo database and routes a few sample calls with their traces.
+# Builds, prepares the demo database, creates an admin key and serves the API on
+# 127.0.0.1:8080, printing the key and a curl command that routes a call.
 run: $(PROGRAM)
+	@sh scripts/serve_demo.sh $(PROGRAM) $(DB)
+
+# Builds, prepares the demo database and routes a few sample calls with their traces (CLI).
+demo: $(PROGRAM)
 	@sh scripts/demo.sh $(PROGRAM) $(DB)
 
 format:

@@ -1,5 +1,7 @@
-/* bench_sqlite.c -- full routes per second on SQLite (snapshot, decision, claim, call row)
- * against the bare conditional claim UPDATE on the same file. */
+/* bench_sqlite.c -- full routes per second on SQLite (snapshot, decision, claim, call row),
+ * from one thread and from two (each with its own connection, as the daemon's request
+ * threads will be), against the bare conditional claim UPDATE on the same file. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,9 @@
 #define BENCH_CLAIMS 50000 /* bare claims */
 #define BENCH_CAMPAIGNS 3
 #define BENCH_AGENTS 36
-#define BENCH_TARGET 10000.0 /* routes per second (issue 2) */
+#define BENCH_TARGET 10000.0 /* routes per second (issue 2), on this 2-core machine */
+#define BENCH_MAX_THREADS 2
+#define BENCH_BATCH 32 /* calls per transaction in the group-commit rounds */
 #define BENCH_NOW 1772452800000LL
 
 static double bench_seconds(void)
@@ -101,18 +105,94 @@ out_free:
     return NULL;
 }
 
+static const char *const bench_callers[] = {"+15125550100", "+13055550123", "+14155550199",
+                                            "+12125550111", "anonymous",    "+17135550142"};
+static const char *const bench_numbers[] = {"+18005550100", "+18005550101", "+18005550102"};
+
+/* One routing thread: its own connection, generator and clock; routes `routes` calls. */
+typedef struct {
+    const char *path;
+    int routes;
+    int batch; /* calls per transaction: 1 = callflow_route, more = callflow_route_batch */
+    uint64_t seed;
+    int64_t now;
+    int connects;
+    int failed;
+} bench_worker;
+
+static void *bench_worker_run(void *arg)
+{
+    bench_worker *w = arg;
+    char err[STORE_ERR_MAX] = "";
+    store *st = NULL;
+    callflow_outcome o[BENCH_BATCH];
+    for (int k = 0; k < BENCH_BATCH; k++)
+        callflow_outcome_init(&o[k]);
+    w->failed = 1;
+    if (store_open(w->path, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_sqlite: open failed: %s\n", err);
+        goto out;
+    }
+    rng_splitmix g;
+    rng_source rng = rng_splitmix_source(&g, w->seed);
+    for (int i = 0; i < w->routes; i += w->batch) {
+        int n = w->routes - i < w->batch ? w->routes - i : w->batch;
+        callflow_request reqs[BENCH_BATCH];
+        for (int k = 0; k < n; k++)
+            reqs[k] = (callflow_request){
+                {bench_numbers[(i + k) % 3], bench_callers[(i + k) % 6], NULL, NULL, 0},
+                NULL,
+                w->now++};
+        int rc = n == 1 ? callflow_route(st, &reqs[0].call, NULL, reqs[0].now_ms, &rng, false,
+                                         &o[0])
+                        : callflow_route_batch(st, reqs, n, &rng, o);
+        if (rc < 0) {
+            fprintf(stderr, "bench_sqlite: route failed\n");
+            goto out;
+        }
+        for (int k = 0; k < n; k++)
+            w->connects += o[k].result.action == ROUTE_CONNECT;
+    }
+    w->failed = 0;
+out:
+    for (int k = 0; k < BENCH_BATCH; k++)
+        callflow_outcome_free(&o[k]);
+    store_close(st);
+    return NULL;
+}
+
+/* Routes BENCH_ROUTES calls split over `threads` threads, `batch` calls per transaction;
+ * returns routes/s, or -1. */
+static double bench_round(const char *path, int threads, int batch, int64_t *now,
+                          int *connects)
+{
+    pthread_t tid[BENCH_MAX_THREADS];
+    bench_worker w[BENCH_MAX_THREADS];
+    double t0 = bench_seconds();
+    for (int i = 0; i < threads; i++) {
+        w[i] = (bench_worker){path, BENCH_ROUTES / threads, batch, (uint64_t)*now + (uint64_t)i,
+                              *now + (int64_t)i * BENCH_ROUTES, 0, 1};
+        if (pthread_create(&tid[i], NULL, bench_worker_run, &w[i]) != 0)
+            return -1;
+    }
+    int failed = 0;
+    *connects = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tid[i], NULL);
+        failed |= w[i].failed;
+        *connects += w[i].connects;
+    }
+    *now += (int64_t)threads * BENCH_ROUTES;
+    return failed ? -1 : BENCH_ROUTES / (bench_seconds() - t0);
+}
+
 int main(void)
 {
-    static const char *const callers[] = {"+15125550100", "+13055550123", "+14155550199",
-                                          "+12125550111", "anonymous",    "+17135550142"};
-    static const char *const numbers[] = {"+18005550100", "+18005550101", "+18005550102"};
     char dir[256], path[300], err[STORE_ERR_MAX] = "";
-    double rates[BENCH_ROUNDS], sorted[BENCH_ROUNDS];
+    double rates[BENCH_ROUNDS];
     int status = 1;
     store *st = NULL;
     config *cfg = NULL;
-    callflow_outcome o;
-    callflow_outcome_init(&o);
 
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/sc_bench_XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
@@ -126,33 +206,36 @@ int main(void)
         fprintf(stderr, "bench_sqlite: setup failed: %s\n", err);
         goto out_remove;
     }
-    rng_splitmix g;
-    rng_source rng = rng_splitmix_source(&g, 42);
     printf("SQLite full routes (snapshot + decision + claim + call row with trace), %d agents,"
            " %d campaigns, %d routes per round, file %s\n",
            BENCH_AGENTS, BENCH_CAMPAIGNS, BENCH_ROUTES, path);
+    /* Three ways to run the same routes: one transaction per call from one thread (the
+     * CLI), the same from two threads with a connection each, and group commit. */
+    static const struct {
+        int threads, batch;
+        const char *what;
+    } modes[] = {{1, 1, "1 thread, 1 call per transaction"},
+                 {2, 1, "2 threads, 1 call per transaction"},
+                 {1, BENCH_BATCH, "1 thread, group commit of 32 calls"}};
+    double median[3] = {0};
     int64_t now = BENCH_NOW;
-    for (int round = 0; round < BENCH_ROUNDS; round++) {
-        int connects = 0;
-        double t0 = bench_seconds();
-        for (int i = 0; i < BENCH_ROUTES; i++) {
-            router_call call = {numbers[i % 3], callers[i % 6], NULL, NULL, 0};
-            if (callflow_route(st, &call, NULL, now++, &rng, false, &o) < 0) {
-                fprintf(stderr, "bench_sqlite: route failed\n");
+    for (int m = 0; m < 3; m++) {
+        for (int round = 0; round < BENCH_ROUNDS; round++) {
+            int connects = 0;
+            rates[round] = bench_round(path, modes[m].threads, modes[m].batch, &now, &connects);
+            if (rates[round] < 0)
                 goto out_remove;
-            }
-            connects += o.result.action == ROUTE_CONNECT;
+            printf("  %s, round %d: %8.0f routes/s (%d of %d connected)\n", modes[m].what,
+                   round + 1, rates[round], connects, BENCH_ROUTES);
         }
-        double dt = bench_seconds() - t0;
-        rates[round] = BENCH_ROUTES / dt;
-        printf("  round %d: %8.0f routes/s (%d of %d connected)\n", round + 1, rates[round],
-               connects, BENCH_ROUTES);
+        qsort(rates, BENCH_ROUNDS, sizeof rates[0], bench_cmp);
+        median[m] = rates[BENCH_ROUNDS / 2];
+        printf("  %s: median %.0f routes/s\n", modes[m].what, median[m]);
     }
-    memcpy(sorted, rates, sizeof sorted);
-    qsort(sorted, BENCH_ROUNDS, sizeof sorted[0], bench_cmp);
-    double median = sorted[BENCH_ROUNDS / 2];
-    printf("  median: %.0f routes/s, target >= %.0f: %s\n", median, BENCH_TARGET,
-           median >= BENCH_TARGET ? "PASS" : "BELOW");
+    double best = median[0] > median[1] ? median[0] : median[1];
+    best = best > median[2] ? best : median[2];
+    printf("  target >= %.0f routes/s (best mode): %s\n", BENCH_TARGET,
+           best >= BENCH_TARGET ? "PASS" : "BELOW");
 
     /* The bare claim: one conditional UPDATE, its own (implicit) transaction. */
     double t0 = bench_seconds();
@@ -165,13 +248,12 @@ int main(void)
         }
     }
     double claims = BENCH_CLAIMS / (bench_seconds() - t0);
-    printf("  bare claim UPDATE (autocommit): %.0f claims/s; a full route costs %.1f claims"
-           " (routes/claims = %.2f)\n",
-           claims, claims / median, median / claims);
+    printf("  bare claim UPDATE (autocommit): %.0f claims/s; routes/claims: %.2f one call per"
+           " transaction, %.2f group commit\n",
+           claims, median[0] / claims, median[2] / claims);
     status = 0;
 
 out_remove:
-    callflow_outcome_free(&o);
     config_free(cfg);
     store_close(st);
     static const char *const suffixes[] = {"", "-wal", "-shm"};

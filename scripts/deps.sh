@@ -1,14 +1,29 @@
 #!/bin/sh
-# Installs the Debian packages that the build and the tests need, when they are missing.
-# As root it runs apt-get; otherwise it prints the command to run.
+# Installs the Debian packages that the build and the tests need, when they are missing,
+# then the npm packages of the end-to-end tests (package-lock.json, `npm ci`) when
+# node_modules is missing or older than the lock file. As root it runs apt-get; otherwise
+# it prints the command to run.
 set -eu
-PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev"
+PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev nodejs"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm ships inside NodeSource's nodejs package and separately in Debian's: ask for Debian's
+# only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+npm_deps() {
+    cd "$(dirname "$0")/.."
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        echo "deps: npm ci (test tooling)"
+        npm ci --no-audit --no-fund
+    else
+        echo "deps: npm packages present"
+    fi
+}
 if [ -z "$missing" ]; then
     echo "deps: all packages present"
+    npm_deps
     exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then
@@ -16,6 +31,7 @@ if [ "$(id -u)" -eq 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing
+    npm_deps
 else
     echo "deps: missing packages; run as root:"
     echo "  apt-get update && apt-get install -y$missing"

@@ -22,6 +22,8 @@
 #include "core/phone.h"
 #include "core/rng.h"
 #include "core/router.h"
+#include "server/auth.h"
+#include "server/server.h"
 #include "service/callflow.h"
 #include "store/store.h"
 
@@ -30,6 +32,9 @@
 #define CLI_EXPIRES_DEFAULT 3600
 #define CLI_EXPIRES_MAX (366L * 86400L)
 #define CLI_MAX_CONCURRENT 1000
+#define CLI_LISTEN_DEFAULT "127.0.0.1:8080"
+#define CLI_THREADS_DEFAULT 4
+#define CLI_THREADS_MAX 64
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 the command line was wrong. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -45,7 +50,10 @@ enum {
     OPT_CATEGORY,
     OPT_DRY_RUN,
     OPT_JSON,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_LISTEN,
+    OPT_THREADS,
+    OPT_NAME
 };
 
 /* What every command needs: the database path and the command's name for messages. */
@@ -152,6 +160,11 @@ static const char cli_usage_main[] =
     "  route --to NUMBER --from NUMBER [--category C] [--dry-run] [--json]\n"
     "                                  route one inbound call and show the trace\n"
     "  call end CALL_ID                end a call and release its agent\n"
+    "  serve [--listen HOST:PORT] [--threads N]\n"
+    "                                  run the HTTP API daemon\n"
+    "  key create --name NAME          print a new admin API key (shown once)\n"
+    "  key revoke NAME_OR_ID           revoke an admin API key\n"
+    "  agent token ID                  print a new API token for one agent (shown once)\n"
     "  areacode NPA_OR_NUMBER [--json] the US state of an area code\n"
     "  version                         print the version\n"
     "\n"
@@ -185,10 +198,12 @@ static const char cli_usage_agent[] =
     "Usage: sureconnect agent set ID [--status active|paused|deactivated] [--max N]\n"
     "       sureconnect agent register ID [--expires SECONDS]\n"
     "       sureconnect agent unregister ID\n"
+    "       sureconnect agent token ID\n"
     "\n"
     "  set         change the status and/or the max concurrent calls (1-1000)\n"
     "  register    the softphone is connected for SECONDS (default 3600)\n"
     "  unregister  the softphone is disconnected now\n"
+    "  token       print a new API token for the agent (shown once)\n"
     "\n"
     "Every subcommand accepts --db FILE.\n";
 
@@ -237,6 +252,31 @@ static const char cli_usage_areacode[] =
     "format. When there is no US state, prints why: canada, caribbean, toll_free, premium,\n"
     "non_geographic, not_in_service or invalid.\n"
     "With --json: {\"npa\": \"512\", \"state\": \"TX\", \"reason\": null, \"time_zone\": \"C\"}\n";
+
+static const char cli_usage_serve[] =
+    "Usage: sureconnect serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
+    "\n"
+    "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
+    "accepting, finishes the requests in flight, closes the database and exits 0.\n"
+    "\n"
+    "  --listen HOST:PORT  address to listen on (default: $SURECONNECT_LISTEN, else\n"
+    "                      127.0.0.1:8080); port 0 picks a free port, printed in the log\n"
+    "  --threads N         worker threads, 1-64 (default: $SURECONNECT_THREADS, else 4)\n"
+    "\n"
+    "Logs go to stderr, one key=value line per request and per routing decision.\n";
+
+static const char cli_usage_key[] =
+    "Usage: sureconnect key create --name NAME [--db FILE]\n"
+    "       sureconnect key revoke NAME_OR_ID [--db FILE]\n"
+    "\n"
+    "  create  prints a new admin API key once; only its SHA-256 hash is stored\n"
+    "  revoke  the key stops working at once\n";
+
+static const char cli_usage_agent_token[] =
+    "Usage: sureconnect agent token ID [--db FILE]\n"
+    "\n"
+    "Prints a new API token for agent ID once (only its hash is stored). With it the agent\n"
+    "may read its own agent, change its own presence and status (active or paused).\n";
 
 static const char cli_usage_version[] = "Usage: sureconnect version\n\nPrints the version.\n";
 
@@ -841,6 +881,138 @@ static int cmd_call_end(cli_ctx *cx, int argc, char **argv)
     return rc;
 }
 
+/* ---- serve, keys, agent tokens ---------------------------------------------------------- */
+
+static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
+{
+    server_options *o = data;
+    long n;
+    if (opt == OPT_LISTEN) {
+        o->listen = arg;
+    } else if (opt == OPT_THREADS) {
+        if (!cli_parse_long(arg, 1, CLI_THREADS_MAX, &n))
+            return cli_usage_error(cx, "--threads must be an integer from 1 to %d, not \"%s\"",
+                                   CLI_THREADS_MAX, arg);
+        o->threads = (int)n;
+    }
+    return -1;
+}
+
+static int cmd_serve(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS,
+                                         {"listen", required_argument, NULL, OPT_LISTEN},
+                                         {"threads", required_argument, NULL, OPT_THREADS},
+                                         {0, 0, 0, 0}};
+    server_options o = {cx->db, CLI_LISTEN_DEFAULT, CLI_THREADS_DEFAULT};
+    const char *env = getenv("SURECONNECT_LISTEN");
+    long n;
+    if (env && env[0])
+        o.listen = env;
+    env = getenv("SURECONNECT_THREADS");
+    if (env && env[0]) {
+        if (!cli_parse_long(env, 1, CLI_THREADS_MAX, &n))
+            return cli_usage_error(cx, "SURECONNECT_THREADS must be an integer from 1 to %d",
+                                   CLI_THREADS_MAX);
+        o.threads = (int)n;
+    }
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_serve, cli_serve_opt, &o);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    o.db = cx->db;
+    return server_run(&o) == 0 ? CLI_OK : CLI_FAIL;
+}
+
+static int cli_key_opt(cli_ctx *cx, int opt, const char *arg, void *data)
+{
+    (void)cx;
+    if (opt == OPT_NAME)
+        *(const char **)data = arg;
+    return -1;
+}
+
+static int cmd_key_create(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS, {"name", required_argument, NULL, OPT_NAME}, {0, 0, 0, 0}};
+    const char *name = NULL;
+    char secret[AUTH_SECRET_MAX], hash[AUTH_HASH_HEX];
+    long long id = 0;
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_key, cli_key_opt, &name);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
+        return rc;
+    if (!name)
+        return cli_usage_error(cx, "missing --name NAME");
+    if (!config_valid_id(name))
+        return cli_usage_error(cx, "--name must be 1-63 of A-Z, a-z, 0-9, '_', '.' and '-'");
+    if (!auth_new_secret(AUTH_PREFIX_ADMIN, secret, sizeof secret) || !auth_hash(secret, hash))
+        return cli_fail(cx, "cannot make a random key");
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    int err = store_apikey_create(st, name, hash, cli_now_ms(), &id);
+    if (err == ERR_CONFLICT)
+        rc = cli_fail(cx, "a key named \"%s\" already exists (revoke it first)", name);
+    else if (err < 0)
+        rc = cli_fail(cx, "%s", errors_str(err));
+    else
+        printf("%s\n", secret);
+    if (err == ERR_OK)
+        fprintf(stderr, "key %s (id %lld) created; it is shown only this once\n", name, id);
+    store_close(st);
+    return rc;
+}
+
+static int cmd_key_revoke(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_key, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "key NAME or ID")) >= 0)
+        return rc;
+    const char *which = argv[optind];
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    int err = store_apikey_revoke(st, which, cli_now_ms());
+    if (err == ERR_NOT_FOUND)
+        rc = cli_fail(cx, "no live key \"%s\"", which);
+    else if (err < 0)
+        rc = cli_fail(cx, "%s", errors_str(err));
+    else
+        printf("key %s revoked\n", which);
+    store_close(st);
+    return rc;
+}
+
+static int cmd_agent_token(cli_ctx *cx, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    char secret[AUTH_SECRET_MAX], hash[AUTH_HASH_HEX];
+    long long id = 0;
+    store *st;
+    int rc = cli_getopt(cx, argc, argv, opts, cli_usage_agent_token, NULL, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = cli_positionals(cx, argc, argv, 1, "agent ID")) >= 0)
+        return rc;
+    const char *agent = argv[optind];
+    if (!auth_new_secret(AUTH_PREFIX_AGENT, secret, sizeof secret) || !auth_hash(secret, hash))
+        return cli_fail(cx, "cannot make a random token");
+    if ((rc = cli_open(cx, &st)) != CLI_OK)
+        return rc;
+    rc = cli_agent_result(cx, store_agent_token_create(st, agent, hash, cli_now_ms(), &id), agent);
+    if (rc == CLI_OK)
+        printf("%s\n", secret);
+    store_close(st);
+    return rc;
+}
+
 /* ---- areacode -------------------------------------------------------------------------- */
 
 static int cli_areacode_opt(cli_ctx *cx, int opt, const char *arg, void *data)
@@ -938,6 +1110,7 @@ static int cmd_agent(cli_ctx *cx, int argc, char **argv)
     static const cli_command subs[] = {{"set", cmd_agent_set},
                                        {"register", cmd_agent_register},
                                        {"unregister", cmd_agent_unregister},
+                                       {"token", cmd_agent_token},
                                        {NULL, NULL}};
     return cli_group(cx, argc, argv, subs, cli_usage_agent);
 }
@@ -946,6 +1119,13 @@ static int cmd_call(cli_ctx *cx, int argc, char **argv)
 {
     static const cli_command subs[] = {{"end", cmd_call_end}, {NULL, NULL}};
     return cli_group(cx, argc, argv, subs, cli_usage_call);
+}
+
+static int cmd_key(cli_ctx *cx, int argc, char **argv)
+{
+    static const cli_command subs[] = {
+        {"create", cmd_key_create}, {"revoke", cmd_key_revoke}, {NULL, NULL}};
+    return cli_group(cx, argc, argv, subs, cli_usage_key);
 }
 
 static int cmd_version(cli_ctx *cx, int argc, char **argv)
@@ -966,10 +1146,17 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {0, 0, 0, 0}};
-    static const cli_command commands[] = {
-        {"migrate", cmd_migrate},   {"import", cmd_import},   {"export", cmd_export},
-        {"agent", cmd_agent},       {"route", cmd_route},     {"call", cmd_call},
-        {"areacode", cmd_areacode}, {"version", cmd_version}, {NULL, NULL}};
+    static const cli_command commands[] = {{"migrate", cmd_migrate},
+                                           {"import", cmd_import},
+                                           {"export", cmd_export},
+                                           {"agent", cmd_agent},
+                                           {"route", cmd_route},
+                                           {"call", cmd_call},
+                                           {"areacode", cmd_areacode},
+                                           {"version", cmd_version},
+                                           {"serve", cmd_serve},
+                                           {"key", cmd_key},
+                                           {NULL, NULL}};
     cli_ctx cx = {NULL, NULL};
     const char *env = getenv("SURECONNECT_DB");
     int c;

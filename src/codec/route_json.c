@@ -29,6 +29,10 @@ static json_t *route_json_str(const char *s)
     return json_string(buf);
 }
 
+/* Enum names, literals and numbers formatted here are ASCII by construction, so they are
+ * made with json_string_nocheck (no UTF-8 validation); text from outside goes through
+ * route_json_str. */
+
 /* A string, or null when NULL or empty. */
 static json_t *route_json_str_or_null(const char *s)
 {
@@ -40,7 +44,8 @@ static void route_json_set(route_json_ctx *cx, json_t *obj, const char *key, jso
     if (!obj) {
         json_decref(value);
         cx->failed = true;
-    } else if (json_object_set_new(obj, key, value) != 0) {
+    } else if (json_object_set_new_nocheck(obj, key, value) != 0) {
+        /* Keys are this file's own ASCII literals: jansson need not validate them. */
         cx->failed = true; /* jansson released value */
     }
 }
@@ -65,7 +70,7 @@ static json_t *route_json_number(route_json_ctx *cx, const phone_number *p)
     json_t *o = json_object();
     bool has = p->status == PHONE_OK || p->status == PHONE_NOT_NANP;
     route_json_set(cx, o, "e164", has ? route_json_str(p->e164) : json_null());
-    route_json_set(cx, o, "status", json_string(phone_status_name(p->status)));
+    route_json_set(cx, o, "status", json_string_nocheck(phone_status_name(p->status)));
     return o;
 }
 
@@ -74,17 +79,17 @@ static json_t *route_json_state_source(route_json_ctx *cx, const route_trace *t)
 {
     json_t *o = json_object();
     if (t->from.status == PHONE_OK) {
-        route_json_set(cx, o, "method", json_string("area_code"));
+        route_json_set(cx, o, "method", json_string_nocheck("area_code"));
         route_json_set(cx, o, "npa", route_json_str(t->from.npa));
-        route_json_set(cx, o, "reason", json_string(areacode_reason_name(t->area.reason)));
+        route_json_set(cx, o, "reason", json_string_nocheck(areacode_reason_name(t->area.reason)));
         route_json_set(cx, o, "time_zone", route_json_str_or_null(t->area.time_zone));
         route_json_set(cx, o, "location", route_json_str_or_null(t->area.location));
     } else {
         char reason[48];
         snprintf(reason, sizeof(reason), "caller_id_%s", phone_status_name(t->from.status));
-        route_json_set(cx, o, "method", json_string("caller_id"));
+        route_json_set(cx, o, "method", json_string_nocheck("caller_id"));
         route_json_set(cx, o, "npa", json_null());
-        route_json_set(cx, o, "reason", json_string(reason));
+        route_json_set(cx, o, "reason", json_string_nocheck(reason));
         route_json_set(cx, o, "time_zone", json_null());
         route_json_set(cx, o, "location", json_null());
     }
@@ -98,9 +103,9 @@ static json_t *route_json_member_detail(const route_trace *t, const trace_member
     switch (m->verdict) {
     case MEMBER_AT_CAPACITY:
         snprintf(buf, sizeof(buf), "%d/%d", m->active_calls, m->max_concurrent);
-        return json_string(buf);
+        return json_string_nocheck(buf);
     case MEMBER_STATE_NOT_ALLOWED:
-        return json_string(t->caller_state ? t->caller_state : "unknown");
+        return json_string_nocheck(t->caller_state ? t->caller_state : "unknown");
     case MEMBER_CATEGORY_NOT_ALLOWED:
         return route_json_str(t->category[0] ? t->category : "none");
     default:
@@ -115,10 +120,10 @@ static json_t *route_json_rule(route_json_ctx *cx, const config *cfg, const rout
     json_t *o = json_object();
     route_json_set(cx, o, "rule", route_json_str(rule->id));
     route_json_set(cx, o, "position", json_integer(rule->position));
-    route_json_set(cx, o, "mode", json_string(config_mode_name(rule->mode)));
-    route_json_set(cx, o, "verdict", json_string(router_rule_verdict_name(tr->verdict)));
+    route_json_set(cx, o, "mode", json_string_nocheck(config_mode_name(rule->mode)));
+    route_json_set(cx, o, "verdict", json_string_nocheck(router_rule_verdict_name(tr->verdict)));
     if (tr->verdict == RULE_STATE_MISMATCH)
-        route_json_set(cx, o, "detail", json_string(t->caller_state ? t->caller_state : "unknown"));
+        route_json_set(cx, o, "detail", json_string_nocheck(t->caller_state ? t->caller_state : "unknown"));
     else if (tr->verdict == RULE_CATEGORY_MISMATCH)
         route_json_set(cx, o, "detail", route_json_str(t->category[0] ? t->category : "none"));
     json_t *members = json_array();
@@ -126,7 +131,7 @@ static json_t *route_json_rule(route_json_ctx *cx, const config *cfg, const rout
         const trace_member *m = &t->members[tr->first_member + k];
         json_t *mo = json_object();
         route_json_set(cx, mo, "agent", route_json_str(route_json_agent_id(cfg, m->agent)));
-        route_json_set(cx, mo, "verdict", json_string(router_member_verdict_name(m->verdict)));
+        route_json_set(cx, mo, "verdict", json_string_nocheck(router_member_verdict_name(m->verdict)));
         json_t *detail = route_json_member_detail(t, m);
         if (detail)
             route_json_set(cx, mo, "detail", detail);
@@ -237,8 +242,8 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
 
     char summary[ROUTE_JSON_SUMMARY_MAX];
     route_json_summary(cfg, r, summary, sizeof(summary));
-    route_json_set(&cx, o, "action", json_string(router_action_name(r->action)));
-    route_json_set(&cx, o, "outcome", json_string(router_action_name(route_json_outcome(r))));
+    route_json_set(&cx, o, "action", json_string_nocheck(router_action_name(r->action)));
+    route_json_set(&cx, o, "outcome", json_string_nocheck(router_action_name(route_json_outcome(r))));
     route_json_set(&cx, o, "summary", route_json_str(summary));
     route_json_set(&cx, o, "to", route_json_number(&cx, &t->to));
     route_json_set(&cx, o, "from", route_json_number(&cx, &t->from));
@@ -246,7 +251,7 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
     route_json_set(&cx, o, "state_source", route_json_state_source(&cx, t));
     route_json_set(&cx, o, "category", route_json_str_or_null(t->category));
     route_json_set(&cx, o, "category_source",
-                   json_string(router_category_source_name(t->category_from)));
+                   json_string_nocheck(router_category_source_name(t->category_from)));
     bool known = t->campaign >= 0 && t->campaign < cfg->n_campaigns;
     route_json_set(&cx, o, "campaign",
                    known ? route_json_str(cfg->campaigns[t->campaign].id) : json_null());
@@ -263,7 +268,7 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
     bool decided = t->decided_rule >= 0 && t->decided_rule < cfg->n_rules;
     route_json_set(&cx, o, "decided_rule",
                    decided ? route_json_str(cfg->rules[t->decided_rule].id) : json_null());
-    route_json_set(&cx, o, "mode", decided ? json_string(config_mode_name(t->mode)) : json_null());
+    route_json_set(&cx, o, "mode", decided ? json_string_nocheck(config_mode_name(t->mode)) : json_null());
     route_json_set(&cx, o, "pick", route_json_str(route_json_agent_id(cfg, t->pick)));
 
     json_t *cands = json_array();

@@ -40,7 +40,6 @@ typedef enum {
     RULE_DISABLED,
     RULE_STATE_MISMATCH,   /* also used when the caller's state is unknown */
     RULE_CATEGORY_MISMATCH,
-    RULE_NOT_EVALUATED,    /* not evaluated (reserved: the router evaluates every rule) */
     RULE_OVERFLOW          /* matched after the deciding rule with an available member: its
                             * members not already listed are appended as fallbacks */
 } rule_verdict;
@@ -144,7 +143,7 @@ int router_route(const config *cfg, const router_call *call, int64_t now_ms, con
 
 /* Stable names used in traces and JSON: "connect", "no_agent", "reject"; "call",
  * "tracking_number", "campaign_default", "none"; "decided", "no_available_member",
- * "disabled", "state_mismatch", "category_mismatch", "not_evaluated", "overflow"; "available",
+ * "disabled", "state_mismatch", "category_mismatch", "overflow"; "available",
  * "paused", "deactivated", "not_connected", "at_capacity", "state_not_allowed",
  * "category_not_allowed", "already_tried". */
 const char *router_action_name(route_action a);

@@ -77,10 +77,9 @@ static void callflow_fill_call(const config *cfg, const route_result *r, const r
 /* Claims the candidates in order until one is won; records every attempt in the trace and
  * moves a round-robin rule's cursor in the same transaction. Returns the index of the won
  * candidate, or -1 when every claim lost or on error (then *err is the negative err_code). */
-static int callflow_claim(store *st, callflow_outcome *o, int64_t now_ms, int *err)
+static int callflow_claim(store *st, const config *cfg, route_result *r, int64_t now_ms,
+                          int *err)
 {
-    const config *cfg = o->cfg;
-    route_result *r = &o->result;
     *err = ERR_OK;
     for (int i = 0; i < r->n_candidates; i++) {
         const route_candidate *c = &r->candidates[i];
@@ -107,47 +106,48 @@ static int callflow_claim(store *st, callflow_outcome *o, int64_t now_ms, int *e
     return -1;
 }
 
-int callflow_route(store *st, const router_call *call, const char *external_id, int64_t now_ms,
-                   const rng_source *rng, bool dry_run, callflow_outcome *out)
+/* Resets an outcome for reuse: drops the previous snapshot and row, keeps result arrays. */
+static void callflow_outcome_reset(callflow_outcome *o)
 {
-    int rc;
-    if (!st || !call || !rng || !out)
-        return ERR_INVALID;
-    /* An outcome may be reused: drop the previous snapshot and row, keep the result arrays. */
-    config_free(out->cfg);
-    out->cfg = NULL;
-    store_call_clear(&out->call);
-    out->agent = out->rule = -1;
-    out->callback_id = 0;
+    config_free(o->cfg);
+    o->cfg = NULL;
+    store_call_clear(&o->call);
+    o->agent = o->rule = -1;
+    o->callback_id = 0;
+}
 
-    rc = store_config_load(st, &out->cfg, NULL, 0);
-    if (rc < 0)
-        return rc;
-    if (router_route(out->cfg, call, now_ms, rng, &out->result) != 0)
-        return ERR_NOMEM;
-    const config *cfg = out->cfg;
+/* Routes one call against `cfg` inside the caller's open transaction: decision, claims,
+ * call row with its trace, callback when nobody is free. A won claim is applied to `cfg`
+ * too (count, last assignment, cursor) so later calls routed against the same snapshot
+ * see it. Returns ERR_OK or a negative err_code (the caller rolls back). */
+static int callflow_route_locked(store *st, config *cfg, const router_call *call,
+                                 const char *external_id, int64_t now_ms, const rng_source *rng,
+                                 callflow_outcome *out)
+{
     route_result *r = &out->result;
     store_call *row = &out->call;
+    int rc;
+    if (router_route(cfg, call, now_ms, rng, r) != 0)
+        return ERR_NOMEM;
     callflow_fill_call(cfg, r, call, external_id, now_ms, row);
-    if (dry_run)
-        return ERR_OK;
-
-    rc = store_begin(st);
-    if (rc < 0)
-        return rc;
     if (r->action == ROUTE_CONNECT) {
-        int won = callflow_claim(st, out, now_ms, &rc);
+        int won = callflow_claim(st, cfg, r, now_ms, &rc);
         if (rc < 0)
-            goto out_rollback;
+            return rc;
         if (won < 0) {
             r->action = ROUTE_NO_AGENT; /* every claim lost: the trace's claims say so */
         } else {
             const route_candidate *c = &r->candidates[won];
+            config_agent *a = &cfg->agents[c->agent];
+            a->active_calls++;
+            a->last_assigned_ms = now_ms;
+            if (cfg->rules[c->rule].mode == MODE_ROUND_ROBIN)
+                cfg->rules[c->rule].rr_last_agent = c->agent;
             out->agent = c->agent;
             out->rule = c->rule;
             row->status = CALL_RINGING;
             row->holds_claim = true;
-            callflow_copy(row->agent, sizeof row->agent, cfg->agents[c->agent].id);
+            callflow_copy(row->agent, sizeof row->agent, a->id);
             callflow_copy(row->rule, sizeof row->rule, cfg->rules[c->rule].id);
         }
     }
@@ -162,13 +162,11 @@ int callflow_route(store *st, const router_call *call, const char *external_id, 
     }
     row->tried_json = callflow_tried_json(call);
     row->trace_json = route_json_trace_text(cfg, r);
-    if (!row->tried_json || !row->trace_json) {
-        rc = ERR_NOMEM;
-        goto out_rollback;
-    }
+    if (!row->tried_json || !row->trace_json)
+        return ERR_NOMEM;
     rc = store_call_insert(st, row);
     if (rc < 0)
-        goto out_rollback;
+        return rc;
     if (r->action == ROUTE_NO_AGENT) {
         store_callback cb;
         memset(&cb, 0, sizeof cb);
@@ -182,20 +180,74 @@ int callflow_route(store *st, const router_call *call, const char *external_id, 
         cb.created_ms = now_ms;
         rc = store_callback_upsert(st, &cb);
         if (rc < 0)
-            goto out_rollback;
+            return rc;
         out->callback_id = cb.id;
     }
-    rc = store_commit(st);
-    if (rc < 0)
-        goto out_rollback;
     return ERR_OK;
+}
 
-out_rollback:
-    store_rollback(st);
-    /* Nothing was recorded: the outcome must not look like it was. */
-    row->id[0] = '\0';
-    out->agent = out->rule = -1;
-    out->callback_id = 0;
+/* After a rollback nothing was recorded: the outcome must not look like it was. */
+static void callflow_outcome_forget(callflow_outcome *o)
+{
+    o->call.id[0] = '\0';
+    o->agent = o->rule = -1;
+    o->callback_id = 0;
+}
+
+int callflow_route(store *st, const router_call *call, const char *external_id, int64_t now_ms,
+                   const rng_source *rng, bool dry_run, callflow_outcome *out)
+{
+    if (!st || !call || !rng || !out)
+        return ERR_INVALID;
+    callflow_outcome_reset(out);
+    int rc = store_config_load(st, &out->cfg, NULL, 0);
+    if (rc < 0)
+        return rc;
+    if (dry_run) {
+        if (router_route(out->cfg, call, now_ms, rng, &out->result) != 0)
+            return ERR_NOMEM;
+        callflow_fill_call(out->cfg, &out->result, call, external_id, now_ms, &out->call);
+        return ERR_OK;
+    }
+    rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    rc = callflow_route_locked(st, out->cfg, call, external_id, now_ms, rng, out);
+    if (rc == ERR_OK)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        callflow_outcome_forget(out);
+    }
+    return rc;
+}
+
+int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
+                         callflow_outcome *outs)
+{
+    if (!st || (n > 0 && (!reqs || !outs)) || !rng || n < 0)
+        return ERR_INVALID;
+    config *cfg = NULL;
+    for (int i = 0; i < n; i++)
+        callflow_outcome_reset(&outs[i]);
+    int rc = store_config_load(st, &cfg, NULL, 0);
+    if (rc < 0)
+        return rc;
+    rc = store_begin(st);
+    if (rc < 0)
+        goto out_free;
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = callflow_route_locked(st, cfg, &reqs[i].call, reqs[i].external_id, reqs[i].now_ms,
+                                   rng, &outs[i]);
+    if (rc == ERR_OK)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        for (int i = 0; i < n; i++)
+            callflow_outcome_forget(&outs[i]);
+    }
+out_free:
+    config_free(cfg);
     return rc;
 }
 

@@ -31,6 +31,22 @@ void callflow_outcome_free(callflow_outcome *o);
 int callflow_route(store *st, const router_call *call, const char *external_id, int64_t now_ms,
                    const rng_source *rng, bool dry_run, callflow_outcome *out);
 
+/* One call of a batch. */
+typedef struct {
+    router_call call;
+    const char *external_id; /* NULL or "" when none */
+    int64_t now_ms;
+} callflow_request;
+
+/* Group commit: routes `n` calls against one snapshot in ONE transaction, each exactly as
+ * callflow_route() would (a claim won by an earlier call of the batch is seen by the later
+ * ones), so the commit's cost is shared. All or nothing: on error everything is rolled back
+ * and every outcome forgotten. The outcomes carry their call rows (with the trace as JSON)
+ * but no snapshot (cfg is NULL), and their results' indexes must not be rendered again.
+ * Returns ERR_OK or a negative err_code. */
+int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
+                         callflow_outcome *outs);
+
 /* Ends a call and releases its claim exactly once. Returns 1 when released, 0 when it was
  * already released (harmless), ERR_NOT_FOUND for an unknown id. */
 int callflow_end(store *st, const char *call_id, int64_t now_ms);

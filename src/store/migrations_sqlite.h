@@ -113,10 +113,8 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      " created_ms INTEGER NOT NULL,"
      " updated_ms INTEGER NOT NULL,"
      " ended_ms INTEGER NOT NULL DEFAULT 0);"
-     "CREATE INDEX calls_status ON calls (status);"
-     "CREATE INDEX calls_campaign ON calls (campaign, created_ms);"
-     "CREATE INDEX calls_agent ON calls (agent, created_ms);"
-     "CREATE INDEX calls_created ON calls (created_ms);"
+     /* Few indexes on purpose: each one is another page written by every routed call.
+      * Call ids start with their creation time, so the primary key orders calls by time. */
      "CREATE INDEX calls_claims ON calls (agent) WHERE holds_claim = 1;"
      "CREATE INDEX calls_external ON calls (external_id) WHERE external_id <> '';"},
 
@@ -138,6 +136,27 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      " updated_ms INTEGER NOT NULL);"
      "CREATE UNIQUE INDEX callbacks_open ON callbacks (campaign, caller) WHERE open = 1;"
      "CREATE INDEX callbacks_created ON callbacks (created_ms);"},
+
+    {4, "auth",
+     /* Admin API keys and agent tokens (SPEC 6): only the SHA-256 of a secret is kept, as
+      * lowercase hex. A revoked key keeps its row (revoked_ms > 0) for the record; a name
+      * names at most one live key. An agent's tokens go with the agent. */
+     "CREATE TABLE api_keys ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL,"
+     " secret_sha256 TEXT NOT NULL UNIQUE,"
+     " created_ms INTEGER NOT NULL,"
+     " revoked_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_ms = 0;"
+     "CREATE TABLE agent_tokens ("
+     " id INTEGER PRIMARY KEY,"
+     " agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,"
+     " secret_sha256 TEXT NOT NULL UNIQUE,"
+     " created_ms INTEGER NOT NULL,"
+     " revoked_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id);"
+     /* The note an agent leaves when completing a callback (POST /v1/callbacks/{id}/complete). */
+     "ALTER TABLE callbacks ADD COLUMN note TEXT NOT NULL DEFAULT '';"},
 };
 
 #define STORE_SQLITE_MIGRATIONS_COUNT                                                              \

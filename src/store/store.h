@@ -126,4 +126,100 @@ int store_reconcile_counts(store *st);
 const char *store_call_status_name(call_status s);
 int store_call_status_parse(const char *s);
 
+/* ---- added for the daemon (issue 3) ------------------------------------------------------ */
+
+/* Marks a ringing call answered (status connected). Returns 1 when it changed, 0 when it
+ * was already connected (harmless repeat), ERR_NOT_FOUND for an unknown call, ERR_CONFLICT
+ * when the call is in any other state (ended, routing). */
+int store_call_answer(store *st, const char *call_id, int64_t now_ms);
+
+/* For a no-answer (SPEC 3.8), inside the caller's transaction: releases the claim of a
+ * ringing call exactly once and sets its status back to routing. The agent that held it is
+ * copied to agent_out. Returns 1 when released, ERR_NOT_FOUND for an unknown call,
+ * ERR_CONFLICT when the call is not ringing with a claim. */
+int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms, char *agent_out,
+                                 size_t agent_cap);
+
+/* Rewrites the routing outcome of an existing call row: status, agent, rule, holds_claim,
+ * tried_json, trace_json, updated_ms and ended_ms (by call->id). Returns ERR_OK or
+ * ERR_NOT_FOUND. */
+int store_call_update_route(store *st, const store_call *call);
+
+/* Filters of store_call_list; "" or 0 means no filter. Calls come newest first; `before`
+ * is the cursor (a call id: only calls with a smaller id, i.e. older, are listed). */
+typedef struct {
+    int status; /* call_status, or -1 for any */
+    char campaign[CONFIG_ID_MAX];
+    char agent[CONFIG_ID_MAX];
+    int64_t since_ms; /* created_ms >= since_ms */
+    char before[STORE_CALL_ID_MAX];
+    int limit; /* 1..1000 */
+} store_call_filter;
+
+/* Lists calls without their traces (trace_json is "{}" in the rows). On success *out is a
+ * new array of *n rows: free each with store_call_clear() and the array with free(). */
+int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n);
+
+/* Filters of store_callback_list: open is 1 (open only), 0 (done only) or -1 (any); rows
+ * come newest first; `before_id` > 0 lists only ids below it. */
+typedef struct {
+    int open;
+    char campaign[CONFIG_ID_MAX];
+    long long before_id;
+    int limit; /* 1..1000 */
+} store_callback_filter;
+
+/* Lists callbacks. On success *out is a new array of *n rows the caller frees with free(). */
+int store_callback_list(store *st, const store_callback_filter *f, store_callback **out, int *n);
+
+/* Fetches one callback. Returns ERR_OK or ERR_NOT_FOUND. */
+int store_callback_get(store *st, long long id, store_callback *out);
+
+/* Completes an open callback: done, by `agent_id` (which must exist), with `note`.
+ * Returns ERR_OK, ERR_NOT_FOUND (no such callback), ERR_INVALID (unknown agent) or
+ * ERR_CONFLICT (already done). */
+int store_callback_complete(store *st, long long id, const char *agent_id, const char *note,
+                            int64_t now_ms);
+
+/* Live figures for /metrics: calls holding a claim, agents available now (active,
+ * registered, below their limit), open callbacks. */
+typedef struct {
+    long long active_calls;
+    long long agents_available;
+    long long open_callbacks;
+} store_stats;
+
+int store_stats_get(store *st, int64_t now_ms, store_stats *out);
+
+/* A trivial query: ERR_OK when the database answers (readiness). */
+int store_ping(store *st);
+
+/* Who a presented secret belongs to. */
+typedef enum { STORE_PRINCIPAL_ADMIN = 1, STORE_PRINCIPAL_AGENT } store_principal_kind;
+
+typedef struct {
+    store_principal_kind kind;
+    long long id;             /* key or token row id */
+    char name[CONFIG_NAME_MAX]; /* the admin key's name */
+    char agent[CONFIG_ID_MAX];  /* the agent of an agent token */
+} store_principal;
+
+/* Stores a new admin key by the SHA-256 hex of its secret. Returns ERR_OK with *id set, or
+ * ERR_CONFLICT when a live key already has that name. */
+int store_apikey_create(store *st, const char *name, const char *secret_sha256, int64_t now_ms,
+                        long long *id);
+
+/* Revokes the live key named `name_or_id` (a name, or a decimal row id). Returns ERR_OK or
+ * ERR_NOT_FOUND. */
+int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms);
+
+/* Stores a new token for an existing agent. Returns ERR_OK with *id set, or ERR_NOT_FOUND
+ * for an unknown agent. */
+int store_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
+                             int64_t now_ms, long long *id);
+
+/* Finds the live key or agent token whose secret hashes to `secret_sha256`. Returns ERR_OK
+ * with *out filled, or ERR_NOT_FOUND (unknown or revoked). */
+int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out);
+
 #endif

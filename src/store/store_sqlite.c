@@ -1163,12 +1163,17 @@ int store_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* 128 random bits from OpenSSL as 32 lowercase hex digits. */
-static int store_new_call_id(store *st, char *out)
+/* A call id: 32 lowercase hex digits, the creation time in milliseconds (48 bits) and then
+ * 80 random bits from OpenSSL. Ids made later sort later, so new rows land at the right end
+ * of the id index instead of on a random page: a smaller write per routed call. */
+static int store_new_call_id(store *st, int64_t created_ms, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
+    uint64_t t = created_ms > 0 ? (uint64_t)created_ms : 0;
+    for (int i = 0; i < 6; i++)
+        raw[i] = (unsigned char)(t >> (8 * (5 - i)));
+    if (RAND_bytes(raw + 6, (int)sizeof raw - 6) != 1) {
         snprintf(st->err, sizeof st->err, "no random bytes for a call id");
         return ERR_STORE;
     }
@@ -1185,7 +1190,7 @@ int store_call_insert(store *st, store_call *call)
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
         return ERR_INVALID;
     if (!call->id[0]) {
-        int rc = store_new_call_id(st, call->id);
+        int rc = store_new_call_id(st, call->created_ms, call->id);
         if (rc < 0)
             return rc;
     }
@@ -1390,4 +1395,478 @@ int store_reconcile_counts(store *st)
     if (rc == ERR_OK)
         rc = sqlite3_changes(st->db);
     return store_tx_leave(st, nested, rc);
+}
+
+/* ---- added for the daemon (issue 3): call transitions, lists, stats, auth --------------- */
+
+/* These run rarely compared with the routing hot path, so each prepares its statement on
+ * the spot instead of adding to the cached set above. */
+static int store_prep(store *st, const char *sql, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
+        *s = NULL;
+        return store_fail(st, "prepare");
+    }
+    return ERR_OK;
+}
+
+/* Runs a one-row lookup that yields a status text for a call: ERR_NOT_FOUND when absent. */
+static int store_call_status_of(store *st, const char *call_id, call_status *status,
+                                bool *holds_claim)
+{
+    sqlite3_stmt *s;
+    int rc = store_prep(st, "SELECT status, holds_claim FROM calls WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        int v = store_call_status_parse((const char *)sqlite3_column_text(s, 0));
+        *status = v < 0 ? CALL_FAILED : (call_status)v;
+        *holds_claim = sqlite3_column_int(s, 1) != 0;
+        rc = ERR_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "call status");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_call_answer(store *st, const char *call_id, int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    call_status status;
+    bool holds;
+    if (!st || !call_id)
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "UPDATE calls SET status = 'connected', updated_ms = ?2"
+                        " WHERE id = ?1 AND status = 'ringing' AND holds_claim = 1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = store_run(st, s, "answer call");
+    sqlite3_finalize(s);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_changes(st->db) > 0)
+        return 1;
+    rc = store_call_status_of(st, call_id, &status, &holds);
+    if (rc < 0)
+        return rc;
+    if (status == CALL_CONNECTED)
+        return 0;
+    snprintf(st->err, sizeof st->err, "the call is %s, not ringing", store_call_status_name(status));
+    return ERR_CONFLICT;
+}
+
+int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms, char *agent_out,
+                                 size_t agent_cap)
+{
+    sqlite3_stmt *s;
+    call_status status;
+    bool holds, released = false;
+    if (!st || !call_id || !agent_out || agent_cap == 0)
+        return ERR_INVALID;
+    agent_out[0] = '\0';
+    int rc = store_prep(st,
+                        "UPDATE calls SET holds_claim = 0, status = 'routing', updated_ms = ?2"
+                        " WHERE id = ?1 AND status = 'ringing' AND holds_claim = 1"
+                        " RETURNING agent",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        released = true;
+        store_col_copy(s, 0, agent_out, agent_cap);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "release call for retry");
+    sqlite3_finalize(s);
+    if (rc < 0)
+        return rc;
+    if (released) {
+        if (!(s = store_stmt(st, Q_AGENT_RELEASE)))
+            return ERR_STORE;
+        sqlite3_bind_text(s, 1, agent_out, -1, SQLITE_STATIC);
+        rc = store_run(st, s, "release agent");
+        return rc < 0 ? rc : 1;
+    }
+    rc = store_call_status_of(st, call_id, &status, &holds);
+    if (rc < 0)
+        return rc;
+    snprintf(st->err, sizeof st->err, "the call is %s, not ringing", store_call_status_name(status));
+    return ERR_CONFLICT;
+}
+
+int store_call_update_route(store *st, const store_call *call)
+{
+    sqlite3_stmt *s;
+    if (!st || !call || !call->id[0])
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "UPDATE calls SET status = ?2, agent = ?3, rule = ?4, holds_claim = ?5,"
+                        " tried_json = ?6, trace_json = ?7, updated_ms = ?8, ended_ms = ?9"
+                        " WHERE id = ?1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, call->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, store_call_status_name(call->status), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, call->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, call->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, call->holds_claim ? 1 : 0);
+    sqlite3_bind_text(s, 6, call->tried_json ? call->tried_json : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, call->updated_ms);
+    sqlite3_bind_int64(s, 9, call->ended_ms);
+    rc = store_changed_or_missing(st, s, "update call");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
+{
+    sqlite3_stmt *s;
+    store_call *rows = NULL;
+    int count = 0;
+    if (!st || !f || !out || !n || f->limit < 1 || f->limit > 1000)
+        return ERR_INVALID;
+    *out = NULL;
+    *n = 0;
+    int rc = store_prep(st,
+                        "SELECT id, external_id, campaign, tracking_number, caller, caller_state,"
+                        " category, status, agent, rule, holds_claim, tried_json, created_ms,"
+                        " updated_ms, ended_ms FROM calls"
+                        " WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR campaign = ?2)"
+                        " AND (?3 = '' OR agent = ?3) AND created_ms >= ?4"
+                        " AND (?5 = '' OR id < ?5) ORDER BY id DESC LIMIT ?6",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, f->status >= 0 ? store_call_status_name((call_status)f->status) : "",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, f->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, f->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, f->since_ms);
+    sqlite3_bind_text(s, 5, f->before, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, f->limit);
+    rows = calloc((size_t)f->limit, sizeof *rows);
+    if (!rows) {
+        rc = store_nomem(st);
+        goto out_finalize;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && count < f->limit) {
+        store_call *c = &rows[count++];
+        store_col_copy(s, 0, c->id, sizeof c->id);
+        store_col_copy(s, 1, c->external_id, sizeof c->external_id);
+        store_col_copy(s, 2, c->campaign, sizeof c->campaign);
+        store_col_copy(s, 3, c->tracking_number, sizeof c->tracking_number);
+        store_col_copy(s, 4, c->caller, sizeof c->caller);
+        store_col_copy(s, 5, c->caller_state, sizeof c->caller_state);
+        store_col_copy(s, 6, c->category, sizeof c->category);
+        int status = store_call_status_parse((const char *)sqlite3_column_text(s, 7));
+        c->status = status < 0 ? CALL_FAILED : (call_status)status;
+        store_col_copy(s, 8, c->agent, sizeof c->agent);
+        store_col_copy(s, 9, c->rule, sizeof c->rule);
+        c->holds_claim = sqlite3_column_int(s, 10) != 0;
+        c->tried_json = store_col_strdup(s, 11);
+        c->trace_json = strdup("{}");
+        c->created_ms = sqlite3_column_int64(s, 12);
+        c->updated_ms = sqlite3_column_int64(s, 13);
+        c->ended_ms = sqlite3_column_int64(s, 14);
+        if (!c->tried_json || !c->trace_json) {
+            rc = store_nomem(st);
+            goto out_free_rows;
+        }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = store_fail(st, "list calls");
+        goto out_free_rows;
+    }
+    *out = rows;
+    *n = count;
+    rows = NULL;
+    rc = ERR_OK;
+out_free_rows:
+    if (rows) {
+        for (int i = 0; i < count; i++)
+            store_call_clear(&rows[i]);
+        free(rows);
+    }
+out_finalize:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+#define STORE_CALLBACK_COLS                                                                        \
+    "id, call_id, campaign, tracking_number, caller, caller_state, category, reason, open,"       \
+    " completed_by, attempts, created_ms, updated_ms"
+
+static void store_callback_row(sqlite3_stmt *s, store_callback *cb)
+{
+    memset(cb, 0, sizeof *cb);
+    cb->id = sqlite3_column_int64(s, 0);
+    store_col_copy(s, 1, cb->call_id, sizeof cb->call_id);
+    store_col_copy(s, 2, cb->campaign, sizeof cb->campaign);
+    store_col_copy(s, 3, cb->tracking_number, sizeof cb->tracking_number);
+    store_col_copy(s, 4, cb->caller, sizeof cb->caller);
+    store_col_copy(s, 5, cb->caller_state, sizeof cb->caller_state);
+    store_col_copy(s, 6, cb->category, sizeof cb->category);
+    store_col_copy(s, 7, cb->reason, sizeof cb->reason);
+    cb->open = sqlite3_column_int(s, 8) != 0;
+    store_col_copy(s, 9, cb->completed_by, sizeof cb->completed_by);
+    cb->attempts = sqlite3_column_int(s, 10);
+    cb->created_ms = sqlite3_column_int64(s, 11);
+    cb->updated_ms = sqlite3_column_int64(s, 12);
+}
+
+int store_callback_list(store *st, const store_callback_filter *f, store_callback **out, int *n)
+{
+    sqlite3_stmt *s;
+    store_callback *rows = NULL;
+    int count = 0;
+    if (!st || !f || !out || !n || f->limit < 1 || f->limit > 1000)
+        return ERR_INVALID;
+    *out = NULL;
+    *n = 0;
+    int rc = store_prep(st,
+                        "SELECT " STORE_CALLBACK_COLS " FROM callbacks"
+                        " WHERE (?1 < 0 OR open = ?1) AND (?2 = '' OR campaign = ?2)"
+                        " AND (?3 <= 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int(s, 1, f->open);
+    sqlite3_bind_text(s, 2, f->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, f->before_id);
+    sqlite3_bind_int(s, 4, f->limit);
+    rows = calloc((size_t)f->limit, sizeof *rows);
+    if (!rows) {
+        rc = store_nomem(st);
+        goto out_finalize;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && count < f->limit)
+        store_callback_row(s, &rows[count++]);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = store_fail(st, "list callbacks");
+        free(rows);
+        goto out_finalize;
+    }
+    *out = rows;
+    *n = count;
+    rc = ERR_OK;
+out_finalize:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_callback_get(store *st, long long id, store_callback *out)
+{
+    sqlite3_stmt *s;
+    if (!st || !out)
+        return ERR_INVALID;
+    int rc = store_prep(st, "SELECT " STORE_CALLBACK_COLS " FROM callbacks WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        store_callback_row(s, out);
+        rc = ERR_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "get callback");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_callback_complete(store *st, long long id, const char *agent_id, const char *note,
+                            int64_t now_ms)
+{
+    sqlite3_stmt *s = NULL;
+    store_callback cb;
+    bool nested;
+    if (!st || !agent_id)
+        return ERR_INVALID;
+    int rc = store_tx_enter(st, &nested);
+    if (rc < 0)
+        return rc;
+    rc = store_callback_get(st, id, &cb);
+    if (rc < 0)
+        goto out_leave;
+    if (!cb.open) {
+        snprintf(st->err, sizeof st->err, "callback %lld is already done", id);
+        rc = ERR_CONFLICT;
+        goto out_leave;
+    }
+    if ((rc = store_prep(st, "SELECT 1 FROM agents WHERE id = ?1", &s)) < 0)
+        goto out_leave;
+    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    rc = rc == SQLITE_ROW ? ERR_OK : rc == SQLITE_DONE ? ERR_INVALID : store_fail(st, "agent");
+    sqlite3_finalize(s);
+    if (rc < 0)
+        goto out_leave;
+    if ((rc = store_prep(st,
+                         "UPDATE callbacks SET open = 0, completed_by = ?2, note = ?3,"
+                         " updated_ms = ?4 WHERE id = ?1 AND open = 1",
+                         &s)) < 0)
+        goto out_leave;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, note ? note : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now_ms);
+    rc = store_run(st, s, "complete callback");
+    sqlite3_finalize(s);
+out_leave:
+    /* Not found, conflict and a bad agent changed nothing: leave the transaction cleanly. */
+    if (rc == ERR_NOT_FOUND || rc == ERR_CONFLICT || rc == ERR_INVALID) {
+        int keep = rc;
+        return store_tx_leave(st, nested, ERR_OK) < 0 ? ERR_STORE : keep;
+    }
+    return store_tx_leave(st, nested, rc);
+}
+
+/* Runs a one-column count query with `now_ms` bound as ?1 (when it uses it). */
+static int store_count(store *st, const char *sql, int64_t now_ms, long long *out)
+{
+    sqlite3_stmt *s;
+    int rc = store_prep(st, sql, &s);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_bind_parameter_count(s) > 0)
+        sqlite3_bind_int64(s, 1, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(s, 0);
+        rc = ERR_OK;
+    } else {
+        rc = store_fail(st, "count");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_stats_get(store *st, int64_t now_ms, store_stats *out)
+{
+    if (!st || !out)
+        return ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int rc = store_count(st, "SELECT count(*) FROM calls WHERE holds_claim = 1", now_ms,
+                         &out->active_calls);
+    if (rc == ERR_OK)
+        rc = store_count(st,
+                         "SELECT count(*) FROM agents WHERE status = 'active'"
+                         " AND registered_until_ms > ?1 AND active_calls < max_concurrent",
+                         now_ms, &out->agents_available);
+    if (rc == ERR_OK)
+        rc = store_count(st, "SELECT count(*) FROM callbacks WHERE open = 1", now_ms,
+                         &out->open_callbacks);
+    return rc;
+}
+
+int store_ping(store *st)
+{
+    long long one = 0;
+    if (!st)
+        return ERR_INVALID;
+    return store_count(st, "SELECT count(*) FROM meta", 0, &one);
+}
+
+int store_apikey_create(store *st, const char *name, const char *secret_sha256, int64_t now_ms,
+                        long long *id)
+{
+    sqlite3_stmt *s;
+    if (!st || !name || !name[0] || !secret_sha256 || !id)
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "INSERT INTO api_keys (name, secret_sha256, created_ms)"
+                        " VALUES (?1, ?2, ?3)",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, secret_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now_ms);
+    rc = store_run(st, s, "create key");
+    sqlite3_finalize(s);
+    if (rc == ERR_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    if (!st || !name_or_id || !name_or_id[0])
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "UPDATE api_keys SET revoked_ms = ?2 WHERE revoked_ms = 0"
+                        " AND (name = ?1 OR CAST(id AS TEXT) = ?1)",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, name_or_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms > 0 ? now_ms : 1);
+    rc = store_changed_or_missing(st, s, "revoke key");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
+                             int64_t now_ms, long long *id)
+{
+    sqlite3_stmt *s;
+    if (!st || !agent_id || !secret_sha256 || !id)
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "INSERT INTO agent_tokens (agent_id, secret_sha256, created_ms)"
+                        " SELECT id, ?2, ?3 FROM agents WHERE id = ?1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, secret_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now_ms);
+    rc = store_changed_or_missing(st, s, "create agent token");
+    sqlite3_finalize(s);
+    if (rc == ERR_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out)
+{
+    sqlite3_stmt *s;
+    if (!st || !secret_sha256 || !out)
+        return ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int rc = store_prep(st,
+                        "SELECT 1, id, name, '' FROM api_keys"
+                        " WHERE secret_sha256 = ?1 AND revoked_ms = 0"
+                        " UNION ALL SELECT 2, id, '', agent_id FROM agent_tokens"
+                        " WHERE secret_sha256 = ?1 AND revoked_ms = 0 LIMIT 1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, secret_sha256, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->kind = sqlite3_column_int(s, 0) == 1 ? STORE_PRINCIPAL_ADMIN : STORE_PRINCIPAL_AGENT;
+        out->id = sqlite3_column_int64(s, 1);
+        store_col_copy(s, 2, out->name, sizeof out->name);
+        store_col_copy(s, 3, out->agent, sizeof out->agent);
+        rc = ERR_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "authenticate");
+    }
+    sqlite3_finalize(s);
+    return rc;
 }

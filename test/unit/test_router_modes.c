@@ -360,7 +360,6 @@ Test(router_result, names_are_stable)
     cr_assert_str_eq(router_category_source_name(CATEGORY_FROM_CAMPAIGN), "campaign_default");
     cr_assert_str_eq(router_category_source_name(CATEGORY_NONE), "none");
     cr_assert_str_eq(router_rule_verdict_name(RULE_NO_AVAILABLE), "no_available_member");
-    cr_assert_str_eq(router_rule_verdict_name(RULE_NOT_EVALUATED), "not_evaluated");
     cr_assert_str_eq(router_rule_verdict_name(RULE_OVERFLOW), "overflow");
     cr_assert_str_eq(router_member_verdict_name(MEMBER_ALREADY_TRIED), "already_tried");
     cr_assert_str_eq(router_member_verdict_name((member_verdict)99), "unknown");

@@ -880,3 +880,87 @@ Test(store_callflow, unknown_number_is_recorded_as_failed)
     config_free(cfg);
     store_close(st);
 }
+
+/* Group commit: every call of a batch sees the claims of the calls before it. */
+Test(store_callflow, batch_routes_against_one_snapshot_in_one_transaction)
+{
+    store *st = st_open();
+    config *cfg = fx_config("campaign sales\n"
+                            "number +18005550100 sales\n"
+                            "agent a max=1\n"
+                            "agent b max=1\n"
+                            "agent c max=3\n"
+                            "rule first sales pos=1 mode=priority members=a:1,b:2\n"
+                            "rule rr sales pos=2 mode=round_robin states=CA members=c\n",
+                            NULL);
+    st_replace(st, cfg);
+    rng_splitmix g;
+    rng_source rng = rng_splitmix_source(&g, 3);
+    callflow_request reqs[3];
+    for (int i = 0; i < 3; i++)
+        reqs[i] = (callflow_request){{"+18005550100", "+15125550100", NULL, NULL, 0}, NULL,
+                                     FX_NOW + i};
+    callflow_outcome outs[3];
+    for (int i = 0; i < 3; i++)
+        callflow_outcome_init(&outs[i]);
+    long long version = st_sql_int("SELECT COUNT(*) FROM calls");
+    cr_assert_eq(callflow_route_batch(st, reqs, 3, &rng, outs), ERR_OK);
+    cr_assert_eq(outs[0].result.action, ROUTE_CONNECT);
+    cr_assert_eq(outs[1].result.action, ROUTE_CONNECT);
+    cr_assert_eq(outs[2].result.action, ROUTE_NO_AGENT, "a and b are full, c is for CA only");
+    cr_assert_null(outs[0].cfg);
+    cr_assert_str_eq(outs[0].call.agent, "a");
+    cr_assert_str_eq(outs[1].call.agent, "b");
+    /* The second call saw a's claim in the snapshot: it did not lose a race on a. */
+    cr_assert_eq(outs[1].result.trace.n_claims, 1);
+    cr_assert(strstr(outs[1].call.trace_json, "\"claims\":[{\"agent\":\"b\",\"won\":true}]"),
+              "trace: %s", outs[1].call.trace_json);
+    cr_assert_neq(outs[2].callback_id, 0);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM calls"), version + 3);
+    cr_assert_eq(st_sql_int("SELECT active_calls FROM agents WHERE id = 'a'"), 1);
+    cr_assert_eq(st_sql_int("SELECT active_calls FROM agents WHERE id = 'b'"), 1);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM calls WHERE holds_claim = 1"), 2);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM callbacks WHERE open = 1"), 1);
+    /* Ids are time ordered: a later call sorts after an earlier one. */
+    cr_assert_lt(strcmp(outs[0].call.id, outs[2].call.id), 0);
+    cr_assert_eq(store_reconcile_counts(st), 0, "counts already match the calls");
+
+    /* Bad arguments change nothing. */
+    cr_assert_eq(callflow_route_batch(st, reqs, -1, &rng, outs), ERR_INVALID);
+    cr_assert_eq(callflow_route_batch(st, NULL, 2, &rng, outs), ERR_INVALID);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM calls"), version + 3);
+    for (int i = 0; i < 3; i++)
+        callflow_outcome_free(&outs[i]);
+    config_free(cfg);
+    store_close(st);
+}
+
+/* A failing batch is rolled back whole: no call, claim or callback of it remains. */
+Test(store_callflow, failing_batch_rolls_back_everything)
+{
+    store *st = st_open();
+    config *cfg = fx_config(st_flow_config, NULL);
+    st_replace(st, cfg);
+    /* A trigger makes the second insert fail, after the first call was claimed. */
+    st_sql_exec("CREATE TRIGGER fail_second BEFORE INSERT ON calls"
+                " WHEN (SELECT COUNT(*) FROM calls) >= 1"
+                " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    rng_splitmix g;
+    rng_source rng = rng_splitmix_source(&g, 3);
+    callflow_request reqs[2] = {
+        {{"+18005550100", "+15125550100", NULL, NULL, 0}, "x1", FX_NOW},
+        {{"+18005550100", "+15125550101", NULL, NULL, 0}, "x2", FX_NOW + 1}};
+    callflow_outcome outs[2];
+    callflow_outcome_init(&outs[0]);
+    callflow_outcome_init(&outs[1]);
+    cr_assert_lt(callflow_route_batch(st, reqs, 2, &rng, outs), 0);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM calls"), 0);
+    cr_assert_eq(st_sql_int("SELECT SUM(active_calls) FROM agents"), 0);
+    cr_assert_eq(st_sql_int("SELECT COUNT(*) FROM rules WHERE rr_last_agent <> ''"), 0);
+    cr_assert_str_eq(outs[0].call.id, "", "a rolled-back call must not look recorded");
+    cr_assert_eq(outs[0].agent, -1);
+    callflow_outcome_free(&outs[0]);
+    callflow_outcome_free(&outs[1]);
+    config_free(cfg);
+    store_close(st);
+}

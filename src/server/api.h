@@ -1,0 +1,62 @@
+/* api.h -- the request handlers of the /v1 API and the operational endpoints, one group
+ * per file (api_agents.c, api_campaigns.c, api_config.c, api_calls.c, api_ops.c). Each takes the
+ * request, already authenticated by the server, and sets its reply; none of them can fail to reply.
+ */
+#ifndef SC_API_H
+#define SC_API_H
+
+#include "../core/config.h"
+#include "http_util.h"
+
+/* api_agents.c: /v1/agents, /v1/agents/{id}, /v1/agents/{id}/presence. */
+void api_agents_list(http_req *rq);
+void api_agents_create(http_req *rq);
+void api_agents_get(http_req *rq);
+void api_agents_update(http_req *rq);
+void api_agents_delete(http_req *rq);
+void api_agents_presence_set(http_req *rq);
+void api_agents_presence_clear(http_req *rq);
+
+/* api_campaigns.c: /v1/campaigns and /v1/campaigns/{id} (numbers and rules inside). */
+void api_campaigns_list(http_req *rq);
+void api_campaigns_create(http_req *rq);
+void api_campaigns_get(http_req *rq);
+void api_campaigns_update(http_req *rq);
+void api_campaigns_delete(http_req *rq);
+
+/* api_config.c: GET and PUT /v1/config. */
+void api_config_get(http_req *rq);
+void api_config_put(http_req *rq);
+
+/* Turns a config_json validation failure into a reply: type, missing and unknown fields
+ * are 400, everything else 422; `strip` is a path prefix removed from the field. */
+void api_config_error(http_req *rq, const char *path, const char *message, const char *strip);
+
+/* An edit of the dumped configuration document `doc` (cur is the configuration it was
+ * dumped from). Returns true to go on; false when it set the reply. */
+typedef bool (*api_config_edit_fn)(http_req *rq, const config *cur, json_t *doc, void *arg);
+
+/* Loads the configuration, dumps it, lets `edit` change the JSON, validates it with the
+ * import parser and stores it, in one transaction: all or nothing. Validation failures
+ * are reported with paths below `strip` made relative; with `conflict` set they are 409
+ * instead (an edit the rest of the configuration does not allow). Returns true when the
+ * change was committed (no reply set), false when a reply was set. */
+bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
+                     bool conflict);
+
+/* api_calls.c: /v1/calls and /v1/callbacks. */
+void api_calls_create(http_req *rq);
+void api_calls_answered(http_req *rq);
+void api_calls_no_answer(http_req *rq);
+void api_calls_ended(http_req *rq);
+void api_calls_list(http_req *rq);
+void api_calls_get(http_req *rq);
+void api_calls_callbacks_list(http_req *rq);
+void api_calls_callback_complete(http_req *rq);
+
+/* api_ops.c: /healthz, /readyz, /metrics. */
+void api_ops_healthz(http_req *rq);
+void api_ops_readyz(http_req *rq);
+void api_ops_metrics(http_req *rq);
+
+#endif

@@ -1,0 +1,305 @@
+/* api_agents.c -- /v1/agents: list, create, get, update, delete, and softphone presence.
+ * Changes to an agent's settings go through the configuration format: the current
+ * configuration is dumped, edited, validated by the import parser and stored, in one
+ * transaction, so the API accepts exactly what an import accepts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codec/config_json.h"
+#include "api.h"
+
+#define AGENTS_PRESENCE_DEFAULT_S 60
+#define AGENTS_PRESENCE_MAX_S 86400
+
+static const char *const agents_fields[] = {"id",     "name",       "status",    "max_concurrent",
+                                            "states", "categories", "softphone", NULL};
+
+/* The "agents" array of a configuration dump (a new reference), or NULL. */
+static json_t *agents_dump(const config *cfg)
+{
+    json_t *doc = config_json_dump(cfg);
+    json_t *arr = json_incref(json_object_get(doc, "agents"));
+    json_decref(doc);
+    return arr;
+}
+
+/* Index of the agent `id` in a dumped agents array, or -1. */
+static int agents_find_json(const json_t *arr, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *x = json_string_value(json_object_get(v, "id"));
+        if (x && strcmp(x, id) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The API form of agent `a`: its settings as in the import format, plus live state. */
+static json_t *agents_json(const config_agent *a, const json_t *dumped, int64_t now_ms)
+{
+    json_t *o = json_deep_copy(dumped);
+    if (!o)
+        return NULL;
+    if (json_object_set_new(o, "active_calls", json_integer(a->active_calls)) ||
+        json_object_set_new(o, "connected", json_boolean(a->registered_until_ms > now_ms)) ||
+        json_object_set_new(o, "registered_until_ms", json_integer(a->registered_until_ms)) ||
+        json_object_set_new(o, "last_assigned_ms", json_integer(a->last_assigned_ms))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Replies with agent `id` as stored now (status `status`). */
+static void agents_reply_one(http_req *rq, int status, const char *id)
+{
+    config *cfg = NULL;
+    json_t *arr = NULL;
+    int rc = store_config_load(rq->st, &cfg, NULL, 0);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        return;
+    }
+    int idx = config_find_agent(cfg, id);
+    if (idx < 0) {
+        http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", id);
+        goto out_free;
+    }
+    arr = agents_dump(cfg);
+    int j = arr ? agents_find_json(arr, id) : -1;
+    http_reply(rq, status,
+               j < 0 ? NULL
+                     : agents_json(&cfg->agents[idx], json_array_get(arr, (size_t)j), rq->now_ms));
+out_free:
+    json_decref(arr);
+    config_free(cfg);
+}
+
+void api_agents_list(http_req *rq)
+{
+    config *cfg = NULL;
+    int rc = store_config_load(rq->st, &cfg, NULL, 0);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        return;
+    }
+    json_t *arr = agents_dump(cfg), *out = json_array();
+    if (!arr || !out)
+        goto out_nomem;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        int idx = config_find_agent(cfg, json_string_value(json_object_get(v, "id")));
+        if (idx < 0 || json_array_append_new(out, agents_json(&cfg->agents[idx], v, rq->now_ms)))
+            goto out_nomem;
+    }
+    http_reply(rq, 200, json_pack("{s:o}", "agents", out));
+    out = NULL;
+    goto out_free;
+out_nomem:
+    http_reply(rq, 500, NULL);
+out_free:
+    json_decref(out);
+    json_decref(arr);
+    config_free(cfg);
+}
+
+void api_agents_get(http_req *rq)
+{
+    agents_reply_one(rq, 200, rq->params[0]);
+}
+
+/* ---- create ---------------------------------------------------------------------------- */
+
+typedef struct {
+    json_t *body;
+    char strip[32];
+} agents_create_arg;
+
+static bool agents_create_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
+{
+    agents_create_arg *a = arg;
+    const char *id = json_string_value(json_object_get(a->body, "id"));
+    if (id && config_find_agent(cur, id) >= 0) {
+        http_error(rq, 409, "already_exists", "id", "agent \"%.64s\" already exists", id);
+        return false;
+    }
+    json_t *agents = json_object_get(doc, "agents");
+    snprintf(a->strip, sizeof a->strip, "agents[%zu]", json_array_size(agents));
+    if (json_array_append(agents, a->body) != 0) {
+        http_reply(rq, 500, NULL);
+        return false;
+    }
+    return true;
+}
+
+void api_agents_create(http_req *rq)
+{
+    agents_create_arg a;
+    memset(&a, 0, sizeof a);
+    a.body = http_body_object(rq, false, agents_fields);
+    if (!a.body)
+        return;
+    /* The strip prefix is only known inside the edit; apply with a placeholder that the
+     * edit fills before validation runs. */
+    if (api_config_edit(rq, agents_create_edit, &a, a.strip, false))
+        agents_reply_one(rq, 201, json_string_value(json_object_get(a.body, "id")));
+    json_decref(a.body);
+}
+
+/* ---- update ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *id;
+    json_t *body;
+    char strip[32];
+} agents_update_arg;
+
+static bool agents_update_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
+{
+    agents_update_arg *a = arg;
+    (void)cur;
+    json_t *agents = json_object_get(doc, "agents");
+    int j = agents_find_json(agents, a->id);
+    if (j < 0) {
+        http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", a->id);
+        return false;
+    }
+    snprintf(a->strip, sizeof a->strip, "agents[%d]", j);
+    if (json_object_update(json_array_get(agents, (size_t)j), a->body) != 0) {
+        http_reply(rq, 500, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* An agent token may only switch its own agent between active and paused. */
+static void agents_update_self(http_req *rq, json_t *body)
+{
+    const char *status = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "status") != 0) {
+            http_error(rq, 403, "forbidden", key, "an agent token may change only the status");
+            return;
+        }
+    }
+    if (!http_field_str(rq, body, "status", true, false, &status))
+        return;
+    int s = config_status_parse(status);
+    if (s != AGENT_ACTIVE && s != AGENT_PAUSED) {
+        if (s == AGENT_DEACTIVATED)
+            http_error(rq, 403, "forbidden", "status",
+                       "an agent token may set only active or paused");
+        else
+            http_error(rq, 422, "invalid_input", "status", "must be active or paused");
+        return;
+    }
+    int rc = store_agent_set(rq->st, rq->params[0], s, 0, rq->now_ms);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the agent", "id");
+        return;
+    }
+    agents_reply_one(rq, 200, rq->params[0]);
+}
+
+void api_agents_update(http_req *rq)
+{
+    agents_update_arg a;
+    memset(&a, 0, sizeof a);
+    a.id = rq->params[0];
+    a.body = http_body_object(rq, false, agents_fields);
+    if (!a.body)
+        return;
+    if (rq->who.kind == STORE_PRINCIPAL_AGENT) {
+        agents_update_self(rq, a.body);
+        goto out_free;
+    }
+    json_t *id = json_object_get(a.body, "id");
+    if (id && !(json_is_string(id) && strcmp(json_string_value(id), a.id) == 0)) {
+        http_error(rq, 422, "invalid_input", "id", "an agent's id cannot be changed");
+        goto out_free;
+    }
+    if (api_config_edit(rq, agents_update_edit, &a, a.strip, false))
+        agents_reply_one(rq, 200, a.id);
+out_free:
+    json_decref(a.body);
+}
+
+/* ---- delete ---------------------------------------------------------------------------- */
+
+static bool agents_delete_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
+{
+    const char *id = arg;
+    int idx = config_find_agent(cur, id);
+    json_t *agents = json_object_get(doc, "agents");
+    int j = agents_find_json(agents, id);
+    if (idx < 0 || j < 0) {
+        http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", id);
+        return false;
+    }
+    if (cur->agents[idx].active_calls > 0) {
+        http_error(rq, 409, "agent_busy", "id", "agent \"%.64s\" has %d call(s) in progress", id,
+                   cur->agents[idx].active_calls);
+        return false;
+    }
+    json_array_remove(agents, (size_t)j);
+    /* Drop the agent from every rule's members. */
+    size_t ci, ri;
+    json_t *camp, *rule;
+    json_array_foreach(json_object_get(doc, "campaigns"), ci, camp)
+    {
+        json_array_foreach(json_object_get(camp, "rules"), ri, rule)
+        {
+            json_t *members = json_object_get(rule, "members");
+            for (size_t k = json_array_size(members); k-- > 0;) {
+                const char *m =
+                    json_string_value(json_object_get(json_array_get(members, k), "agent"));
+                if (m && strcmp(m, id) == 0)
+                    json_array_remove(members, k);
+            }
+        }
+    }
+    return true;
+}
+
+void api_agents_delete(http_req *rq)
+{
+    if (api_config_edit(rq, agents_delete_edit, (void *)rq->params[0], NULL, true))
+        http_reply(rq, 200, json_pack("{s:s, s:b}", "id", rq->params[0], "deleted", 1));
+}
+
+/* ---- presence -------------------------------------------------------------------------- */
+
+void api_agents_presence_set(http_req *rq)
+{
+    static const char *const fields[] = {"expires_s", NULL};
+    long long expires = AGENTS_PRESENCE_DEFAULT_S;
+    json_t *body = http_body_object(rq, true, fields);
+    if (!body)
+        return;
+    if (http_field_int(rq, body, "expires_s", false, 1, AGENTS_PRESENCE_MAX_S, &expires)) {
+        int rc = store_agent_register(rq->st, rq->params[0], rq->now_ms + expires * 1000);
+        if (rc < 0)
+            http_store_error(rq, rc, "the agent", "id");
+        else
+            agents_reply_one(rq, 200, rq->params[0]);
+    }
+    json_decref(body);
+}
+
+void api_agents_presence_clear(http_req *rq)
+{
+    int rc = store_agent_unregister(rq->st, rq->params[0]);
+    if (rc < 0)
+        http_store_error(rq, rc, "the agent", "id");
+    else
+        agents_reply_one(rq, 200, rq->params[0]);
+}

@@ -1,0 +1,113 @@
+/* api_config.c -- GET and PUT /v1/config: the whole configuration in the import format. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codec/config_json.h"
+#include "api.h"
+
+void api_config_error(http_req *rq, const char *path, const char *message, const char *strip)
+{
+    const char *field = path && path[0] ? path : NULL;
+    size_t n = strip ? strlen(strip) : 0;
+    if (field && n && strncmp(field, strip, n) == 0)
+        field = field[n] == '.' ? field + n + 1 : field[n] ? field + n : NULL;
+    if (strcmp(message, "required field is missing") == 0)
+        http_error(rq, 400, "missing_field", field, "%s", message);
+    else if (strcmp(message, "unknown field") == 0)
+        http_error(rq, 400, "unknown_field", field, "%s", message);
+    else if (strncmp(message, "must be ", 8) == 0 && strstr(message, ", not "))
+        http_error(rq, 400, "invalid_type", field, "%s", message);
+    else if (strstr(message, "must be a JSON object, not"))
+        http_error(rq, 400, "invalid_type", field, "%s", message);
+    else if (strcmp(message, "out of memory") == 0)
+        http_error(rq, 500, "out_of_memory", NULL, "%s", message);
+    else
+        http_error(rq, 422, "invalid_input", field, "%s", message);
+}
+
+void api_config_get(http_req *rq)
+{
+    config *cfg = NULL;
+    int rc = store_config_load(rq->st, &cfg, NULL, 0);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        return;
+    }
+    http_reply(rq, 200, config_json_dump(cfg));
+    config_free(cfg);
+}
+
+void api_config_put(http_req *rq)
+{
+    config_json_error jerr;
+    config *cfg = NULL;
+    json_t *root = http_body_object(rq, false, NULL);
+    if (!root)
+        return;
+    int rc = config_json_from_value(root, &cfg, &jerr);
+    if (rc != ERR_OK) {
+        api_config_error(rq, jerr.path, jerr.message[0] ? jerr.message : errors_str(rc), NULL);
+        goto out_free_root;
+    }
+    rc = store_config_replace(rq->st, cfg, NULL, 0);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        goto out_free_config;
+    }
+    http_reply(rq, 200, config_json_dump(cfg));
+out_free_config:
+    config_free(cfg);
+out_free_root:
+    json_decref(root);
+}
+
+bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
+                     bool conflict)
+{
+    config_json_error jerr;
+    config *cur = NULL, *next = NULL;
+    json_t *doc = NULL;
+    bool ok = false;
+    int rc = store_begin(rq->st);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        return false;
+    }
+    if ((rc = store_config_load(rq->st, &cur, NULL, 0)) < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        goto out_rollback;
+    }
+    if (!(doc = config_json_dump(cur))) {
+        http_reply(rq, 500, NULL);
+        goto out_rollback;
+    }
+    if (!edit(rq, cur, doc, arg))
+        goto out_rollback;
+    rc = config_json_from_value(doc, &next, &jerr);
+    if (rc != ERR_OK) {
+        if (conflict)
+            http_error(rq, 409, "conflict", jerr.path[0] ? jerr.path : NULL,
+                       "the rest of the configuration does not allow this: %s", jerr.message);
+        else
+            api_config_error(rq, jerr.path, jerr.message[0] ? jerr.message : errors_str(rc), strip);
+        goto out_rollback;
+    }
+    if ((rc = store_config_replace(rq->st, next, NULL, 0)) < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        goto out_rollback;
+    }
+    if ((rc = store_commit(rq->st)) < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        goto out_rollback;
+    }
+    ok = true;
+    goto out_free;
+out_rollback:
+    store_rollback(rq->st);
+out_free:
+    json_decref(doc);
+    config_free(next);
+    config_free(cur);
+    return ok;
+}

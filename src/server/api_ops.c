@@ -1,0 +1,98 @@
+/* api_ops.c -- operational endpoints: liveness, readiness and Prometheus metrics. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "server.h"
+
+#define OPS_METRICS_MAX 8192
+
+void api_ops_healthz(http_req *rq)
+{
+    http_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_ops_readyz(http_req *rq)
+{
+    if (store_ping(rq->st) == ERR_OK)
+        http_reply(rq, 200, json_pack("{s:s}", "status", "ready"));
+    else
+        http_error(rq, 503, "storage_error", NULL, "the database does not answer");
+}
+
+/* Appends formatted text to buf at *n, bounded by OPS_METRICS_MAX. */
+__attribute__((format(printf, 3, 4))) static void ops_put(char *buf, size_t *n, const char *fmt,
+                                                          ...)
+{
+    va_list ap;
+    if (*n >= OPS_METRICS_MAX - 1)
+        return;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, OPS_METRICS_MAX - *n, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *n = *n + (size_t)w >= OPS_METRICS_MAX ? OPS_METRICS_MAX - 1 : *n + (size_t)w;
+}
+
+void api_ops_metrics(http_req *rq)
+{
+    static const char *const actions[SERVER_N_ACTIONS] = {"connect", "queue", "callback", "reject"};
+    server_metrics *m = rq->metrics;
+    store_stats stats;
+    size_t n = 0;
+    int rc = store_stats_get(rq->st, rq->now_ms, &stats);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the statistics", NULL);
+        return;
+    }
+    char *buf = malloc(OPS_METRICS_MAX);
+    if (!buf) {
+        http_reply(rq, 500, NULL);
+        return;
+    }
+    buf[0] = '\0';
+    ops_put(buf, &n,
+            "# HELP sureconnect_calls_routed_total Routing decisions by action.\n"
+            "# TYPE sureconnect_calls_routed_total counter\n");
+    for (int i = 0; i < SERVER_N_ACTIONS; i++)
+        ops_put(buf, &n, "sureconnect_calls_routed_total{action=\"%s\"} %lld\n", actions[i],
+                (long long)atomic_load(&m->routed[i]));
+    ops_put(buf, &n,
+            "# HELP sureconnect_claim_conflicts_total Claims lost to a concurrent call.\n"
+            "# TYPE sureconnect_claim_conflicts_total counter\n"
+            "sureconnect_claim_conflicts_total %lld\n",
+            (long long)atomic_load(&m->claim_conflicts));
+    ops_put(buf, &n,
+            "# HELP sureconnect_routing_seconds Time to route one call (decision,"
+            " claim and record).\n"
+            "# TYPE sureconnect_routing_seconds histogram\n");
+    long long cumulative = 0;
+    for (int i = 0; i < SERVER_LATENCY_BUCKETS; i++) {
+        cumulative += (long long)atomic_load(&m->latency_bucket[i]);
+        if (i == SERVER_LATENCY_BUCKETS - 1)
+            ops_put(buf, &n, "sureconnect_routing_seconds_bucket{le=\"+Inf\"} %lld\n", cumulative);
+        else
+            ops_put(buf, &n, "sureconnect_routing_seconds_bucket{le=\"%g\"} %lld\n",
+                    server_latency_bounds[i], cumulative);
+    }
+    ops_put(
+        buf, &n, "sureconnect_routing_seconds_sum %.6f\nsureconnect_routing_seconds_count %lld\n",
+        (double)atomic_load(&m->latency_sum_us) / 1e6, (long long)atomic_load(&m->latency_count));
+    ops_put(
+        buf, &n,
+        "# HELP sureconnect_active_calls Calls holding an agent now.\n"
+        "# TYPE sureconnect_active_calls gauge\nsureconnect_active_calls %lld\n"
+        "# HELP sureconnect_agents_available Agents active, connected and below their limit.\n"
+        "# TYPE sureconnect_agents_available gauge\nsureconnect_agents_available %lld\n"
+        "# HELP sureconnect_callbacks_open Callbacks not yet done.\n"
+        "# TYPE sureconnect_callbacks_open gauge\nsureconnect_callbacks_open %lld\n"
+        "# HELP sureconnect_http_requests_total HTTP requests served.\n"
+        "# TYPE sureconnect_http_requests_total counter\nsureconnect_http_requests_total %lld\n",
+        stats.active_calls, stats.agents_available, stats.open_callbacks,
+        (long long)atomic_load(&m->requests));
+    rq->status = 200;
+    rq->text = buf;
+    rq->text_type = "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,571 @@
+/* server.c -- the HTTP daemon: libmicrohttpd thread pool, routing of requests to the API
+ * handlers, bearer-token auth, per-thread store connections, logs and graceful stop. */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "auth.h"
+#include "http_util.h"
+
+#define SERVER_DRAIN_MS 10000    /* how long a stop waits for requests in flight */
+#define SERVER_IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
+#define SERVER_PATH_MAX 512      /* longer paths are answered 404 */
+#define SERVER_MAX_SEGMENTS 8
+#define SERVER_BODY_INITIAL 4096
+
+const double server_latency_bounds[SERVER_LATENCY_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 0};
+
+void server_metrics_route(server_metrics *m, int action, int lost_claims, long long us)
+{
+    if (!m || action < 0 || action >= SERVER_N_ACTIONS)
+        return;
+    atomic_fetch_add(&m->routed[action], 1);
+    atomic_fetch_add(&m->claim_conflicts, lost_claims);
+    int b = 0;
+    while (b < SERVER_LATENCY_BUCKETS - 1 && (double)us / 1e6 > server_latency_bounds[b])
+        b++;
+    atomic_fetch_add(&m->latency_bucket[b], 1);
+    atomic_fetch_add(&m->latency_count, 1);
+    atomic_fetch_add(&m->latency_sum_us, us);
+}
+
+/* Who may call a route. */
+typedef enum {
+    SERVER_PUBLIC, /* no credentials */
+    SERVER_ADMIN,  /* an admin API key */
+    SERVER_SELF    /* an admin key, or the token of the agent named by the first {id} */
+} server_auth;
+
+typedef struct {
+    const char *method;
+    const char *pattern; /* "{}" stands for one path segment, passed as a parameter */
+    server_auth auth;
+    void (*handler)(http_req *rq);
+} server_route;
+
+static const server_route server_routes[] = {
+    {"GET", "/healthz", SERVER_PUBLIC, api_ops_healthz},
+    {"GET", "/readyz", SERVER_PUBLIC, api_ops_readyz},
+    {"GET", "/metrics", SERVER_PUBLIC, api_ops_metrics},
+    {"GET", "/v1/agents", SERVER_ADMIN, api_agents_list},
+    {"POST", "/v1/agents", SERVER_ADMIN, api_agents_create},
+    {"GET", "/v1/agents/{}", SERVER_SELF, api_agents_get},
+    {"PATCH", "/v1/agents/{}", SERVER_SELF, api_agents_update},
+    {"DELETE", "/v1/agents/{}", SERVER_ADMIN, api_agents_delete},
+    {"POST", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_set},
+    {"DELETE", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_clear},
+    {"GET", "/v1/campaigns", SERVER_ADMIN, api_campaigns_list},
+    {"POST", "/v1/campaigns", SERVER_ADMIN, api_campaigns_create},
+    {"GET", "/v1/campaigns/{}", SERVER_ADMIN, api_campaigns_get},
+    {"PATCH", "/v1/campaigns/{}", SERVER_ADMIN, api_campaigns_update},
+    {"DELETE", "/v1/campaigns/{}", SERVER_ADMIN, api_campaigns_delete},
+    {"GET", "/v1/config", SERVER_ADMIN, api_config_get},
+    {"PUT", "/v1/config", SERVER_ADMIN, api_config_put},
+    {"POST", "/v1/calls", SERVER_ADMIN, api_calls_create},
+    {"GET", "/v1/calls", SERVER_ADMIN, api_calls_list},
+    {"GET", "/v1/calls/{}", SERVER_ADMIN, api_calls_get},
+    {"POST", "/v1/calls/{}/answered", SERVER_ADMIN, api_calls_answered},
+    {"POST", "/v1/calls/{}/no-answer", SERVER_ADMIN, api_calls_no_answer},
+    {"POST", "/v1/calls/{}/ended", SERVER_ADMIN, api_calls_ended},
+    {"GET", "/v1/callbacks", SERVER_ADMIN, api_calls_callbacks_list},
+    {"POST", "/v1/callbacks/{}/complete", SERVER_ADMIN, api_calls_callback_complete},
+};
+
+#define SERVER_N_ROUTES ((int)(sizeof server_routes / sizeof server_routes[0]))
+
+/* What each pool thread keeps: its own store connection and random source. */
+typedef struct server_worker {
+    store *st;
+    rng_splitmix gen;
+    rng_source rng;
+    struct server_worker *next;
+} server_worker;
+
+typedef struct {
+    const char *db;
+    server_metrics metrics;
+    pthread_key_t key;
+    pthread_mutex_t lock; /* guards workers */
+    server_worker *workers;
+    atomic_int in_flight;
+} server_state;
+
+/* One request's state between the calls of the access handler. */
+typedef struct {
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    int64_t t0_us;
+} server_conn;
+
+/* ---- per-thread store ---------------------------------------------------------------- */
+
+static server_worker *server_worker_get(server_state *s)
+{
+    char errbuf[STORE_ERR_MAX] = "";
+    uint64_t seed = 0;
+    server_worker *w = pthread_getspecific(s->key);
+    if (w)
+        return w;
+    w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    if (store_open(s->db, &w->st, errbuf, sizeof errbuf) != ERR_OK) {
+        http_log("store_error", "message", errbuf, NULL);
+        free(w);
+        return NULL;
+    }
+    if (RAND_bytes((unsigned char *)&seed, (int)sizeof seed) != 1)
+        seed = (uint64_t)http_mono_us() ^ (uint64_t)(uintptr_t)w;
+    w->rng = rng_splitmix_source(&w->gen, seed);
+    pthread_mutex_lock(&s->lock);
+    w->next = s->workers;
+    s->workers = w;
+    pthread_mutex_unlock(&s->lock);
+    pthread_setspecific(s->key, w);
+    return w;
+}
+
+static void server_workers_close(server_state *s)
+{
+    pthread_mutex_lock(&s->lock);
+    server_worker *w = s->workers;
+    s->workers = NULL;
+    pthread_mutex_unlock(&s->lock);
+    while (w) {
+        server_worker *next = w->next;
+        store_close(w->st);
+        free(w);
+        w = next;
+    }
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+/* Splits path (modified in place) into segments; returns their number, or -1 when too
+ * many or an empty segment. */
+static int server_split(char *path, char **seg)
+{
+    int n = 0;
+    if (path[0] != '/')
+        return -1;
+    char *p = path + 1;
+    if (!*p)
+        return 0;
+    for (;;) {
+        if (n == SERVER_MAX_SEGMENTS)
+            return -1;
+        seg[n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+        if (!*p)
+            return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!seg[i][0])
+            return -1;
+    return n;
+}
+
+/* True when the segments match the route's pattern; parameters go to params. */
+static bool server_match(const char *pattern, char **seg, int n, const char **params)
+{
+    char buf[128];
+    char *pseg[SERVER_MAX_SEGMENTS];
+    int np = 0;
+    snprintf(buf, sizeof buf, "%s", pattern);
+    np = server_split(buf, pseg);
+    if (np != n)
+        return false;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(pseg[i], "{}") == 0) {
+            if (k < HTTP_MAX_PARAMS)
+                params[k++] = seg[i];
+        } else if (strcmp(pseg[i], seg[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Checks the bearer credentials for `auth`. Returns true when allowed; otherwise the reply
+ * (401 or 403) is set. */
+static bool server_authorize(http_req *rq, struct MHD_Connection *c, server_auth auth)
+{
+    static const char bearer[] = "Bearer ";
+    char hash[AUTH_HASH_HEX];
+    if (auth == SERVER_PUBLIC)
+        return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, bearer, sizeof bearer - 1) != 0) {
+        http_error(rq, 401, "unauthorized", NULL,
+                   "send an API key or agent token as Authorization: Bearer ...");
+        return false;
+    }
+    const char *secret = h + sizeof bearer - 1;
+    if (strlen(secret) >= AUTH_SECRET_MAX || !secret[0] || !auth_hash(secret, hash)) {
+        http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
+        return false;
+    }
+    int rc = store_auth_lookup(rq->st, hash, &rq->who);
+    if (rc == ERR_NOT_FOUND) {
+        http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
+        return false;
+    }
+    if (rc < 0) {
+        http_store_error(rq, rc, "the credentials", NULL);
+        return false;
+    }
+    if (rq->who.kind == STORE_PRINCIPAL_ADMIN)
+        return true;
+    if (auth == SERVER_SELF && rq->params[0] && strcmp(rq->params[0], rq->who.agent) == 0)
+        return true;
+    http_error(rq, 403, "forbidden", NULL,
+               auth == SERVER_SELF ? "an agent token may act only on its own agent"
+                                   : "this route needs an admin API key");
+    return false;
+}
+
+static const char *server_query(void *conn, const char *key)
+{
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Finds the route and runs it, or sets 404/405/401/403/413. */
+static void server_dispatch(server_state *s, struct MHD_Connection *c, server_conn *sc,
+                            http_req *rq, char *path_buf, char *allow, size_t allow_cap)
+{
+    char *seg[SERVER_MAX_SEGMENTS];
+    int n = strlen(rq->path) < SERVER_PATH_MAX ? server_split(path_buf, seg) : -1;
+    const server_route *route = NULL;
+    bool path_known = false;
+    for (int i = 0; n >= 0 && i < SERVER_N_ROUTES && !route; i++) {
+        const char *params[HTTP_MAX_PARAMS] = {NULL, NULL};
+        if (!server_match(server_routes[i].pattern, seg, n, params))
+            continue;
+        path_known = true;
+        if (strcmp(server_routes[i].method, rq->method) == 0) {
+            route = &server_routes[i];
+            memcpy(rq->params, params, sizeof params);
+        } else {
+            size_t used = strlen(allow);
+            snprintf(allow + used, allow_cap - used, "%s%s", used ? ", " : "",
+                     server_routes[i].method);
+        }
+    }
+    if (!route) {
+        if (path_known)
+            http_error(rq, 405, "method_not_allowed", NULL, "%s is not allowed here", rq->method);
+        else
+            http_error(rq, 404, "not_found", NULL, "no such endpoint");
+        return;
+    }
+    allow[0] = '\0';
+    for (int i = 0; i < HTTP_MAX_PARAMS; i++) {
+        if (rq->params[i] && (strlen(rq->params[i]) >= CONFIG_ID_MAX ||
+                              !http_printable(rq->params[i], CONFIG_ID_MAX))) {
+            http_error(rq, 404, "not_found", "id", "no such id");
+            return;
+        }
+    }
+    server_worker *w = server_worker_get(s);
+    if (!w) {
+        http_error(rq, 503, "storage_error", NULL, "the database cannot be opened");
+        return;
+    }
+    rq->st = w->st;
+    rq->rng = &w->rng;
+    if (!server_authorize(rq, c, route->auth))
+        return;
+    if (sc->too_large) {
+        http_error(rq, 413, "payload_too_large", NULL, "the body is larger than %u bytes",
+                   HTTP_BODY_MAX);
+        return;
+    }
+    route->handler(rq);
+}
+
+/* Serialises the reply and queues it. */
+static enum MHD_Result server_respond(struct MHD_Connection *c, http_req *rq, const char *allow)
+{
+    struct MHD_Response *resp;
+    const char *type = "application/json";
+    char *text;
+    size_t len;
+    if (rq->text) {
+        text = rq->text;
+        rq->text = NULL;
+        type = rq->text_type;
+    } else {
+        text = rq->reply ? json_dumps(rq->reply, JSON_COMPACT) : NULL;
+        if (!text) {
+            rq->status = 500;
+            text = strdup("{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\","
+                          "\"field\":null}}");
+            if (!text)
+                return MHD_NO;
+        }
+    }
+    len = strlen(text);
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (rq->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result r = MHD_queue_response(c, (unsigned int)rq->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Appends an upload chunk to the body, or marks it too large (the rest is discarded). */
+static void server_take_body(server_conn *sc, const char *data, size_t n)
+{
+    if (sc->too_large)
+        return;
+    if (sc->len + n > HTTP_BODY_MAX) {
+        sc->too_large = true;
+        free(sc->body);
+        sc->body = NULL;
+        sc->len = sc->cap = 0;
+        return;
+    }
+    if (sc->len + n + 1 > sc->cap) {
+        size_t cap = sc->cap ? sc->cap : SERVER_BODY_INITIAL;
+        while (cap < sc->len + n + 1)
+            cap *= 2;
+        if (cap > HTTP_BODY_MAX + 1)
+            cap = HTTP_BODY_MAX + 1;
+        char *nb = realloc(sc->body, cap);
+        if (!nb) {
+            sc->too_large = true; /* cannot hold it: answer as if too large */
+            return;
+        }
+        sc->body = nb;
+        sc->cap = cap;
+    }
+    memcpy(sc->body + sc->len, data, n);
+    sc->len += n;
+    sc->body[sc->len] = '\0';
+}
+
+static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
+{
+    server_state *s = cls;
+    server_conn *sc = *con_cls;
+    char path_buf[SERVER_PATH_MAX];
+    char usbuf[24], stbuf[8];
+    char allow[64] = "";
+    (void)version;
+    if (!sc) {
+        sc = calloc(1, sizeof *sc);
+        if (!sc)
+            return MHD_NO;
+        sc->t0_us = http_mono_us();
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
+            sc->too_large = true;
+        atomic_fetch_add(&s->in_flight, 1);
+        *con_cls = sc;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        server_take_body(sc, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    http_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.method = method;
+    rq.path = url;
+    rq.body = sc->body ? sc->body : "";
+    rq.body_len = sc->len;
+    rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    rq.metrics = &s->metrics;
+    rq.now_ms = http_now_ms();
+    rq.query = server_query;
+    rq.conn = c;
+    snprintf(path_buf, sizeof path_buf, "%s", url);
+    server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
+    if (!rq.reply && !rq.text)
+        http_error(&rq, 500, "internal_error", NULL, "the handler gave no reply");
+    atomic_fetch_add(&s->metrics.requests, 1);
+    enum MHD_Result r = server_respond(c, &rq, allow[0] ? allow : NULL);
+    http_log("request", "method", method, "path", url, "status",
+             http_fmt_ll(stbuf, sizeof stbuf, rq.status), "error",
+             rq.error_code[0] ? rq.error_code : NULL, "principal",
+             rq.who.kind == STORE_PRINCIPAL_ADMIN   ? rq.who.name
+             : rq.who.kind == STORE_PRINCIPAL_AGENT ? rq.who.agent
+                                                    : NULL,
+             "us", http_fmt_ll(usbuf, sizeof usbuf, http_mono_us() - sc->t0_us), NULL);
+    json_decref(rq.reply);
+    free(rq.text);
+    return r;
+}
+
+static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                             enum MHD_RequestTerminationCode toe)
+{
+    server_state *s = cls;
+    server_conn *sc = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!sc)
+        return;
+    free(sc->body);
+    free(sc);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* ---- start and stop -------------------------------------------------------------------- */
+
+/* Resolves "HOST:PORT" ("[v6]:PORT" too) into *res (freeaddrinfo). Returns 0 or -1. */
+static int server_resolve(const char *listen, struct addrinfo **res)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    struct addrinfo hints;
+    if (!colon || colon == listen || !colon[1])
+        return -1;
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[') {
+        if (hl < 3 || listen[hl - 1] != ']')
+            return -1;
+        listen++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    return getaddrinfo(host, colon + 1, &hints, res) == 0 ? 0 : -1;
+}
+
+/* Waits until no request is in flight or SERVER_DRAIN_MS passed. */
+static void server_drain(server_state *s)
+{
+    for (int waited = 0; waited < SERVER_DRAIN_MS && atomic_load(&s->in_flight) > 0; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int server_run(const server_options *opts)
+{
+    server_state s;
+    struct addrinfo *ai = NULL;
+    struct MHD_Daemon *d = NULL;
+    char errbuf[STORE_ERR_MAX] = "";
+    char addr[300], nbuf[24];
+    sigset_t sigs;
+    store *st = NULL;
+    int rc = 1, sig = 0;
+    memset(&s, 0, sizeof s);
+    s.db = opts->db;
+    if (opts->threads < 1 || opts->threads > 64) {
+        fprintf(stderr, "sureconnect: serve: --threads must be between 1 and 64\n");
+        return 1;
+    }
+    if (server_resolve(opts->listen, &ai) != 0) {
+        fprintf(stderr, "sureconnect: serve: cannot use listen address '%s' (want HOST:PORT)\n",
+                opts->listen);
+        return 1;
+    }
+    /* Migrations and the count reconciliation (SPEC 5) run once, before serving. */
+    if (store_open(opts->db, &st, errbuf, sizeof errbuf) != ERR_OK) {
+        fprintf(stderr, "sureconnect: serve: cannot open database %s: %s\n", opts->db, errbuf);
+        goto out_free_ai;
+    }
+    int fixed = store_reconcile_counts(st);
+    store_close(st);
+    if (fixed < 0) {
+        fprintf(stderr, "sureconnect: serve: cannot reconcile agent call counts: %s\n",
+                errors_str(fixed));
+        goto out_free_ai;
+    }
+    if (pthread_key_create(&s.key, NULL) != 0)
+        goto out_free_ai;
+    pthread_mutex_init(&s.lock, NULL);
+    /* The pool threads inherit this mask: only sigwait below sees SIGTERM and SIGINT. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    d = MHD_start_daemon(flags, 0, NULL, NULL, server_access, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads,
+                         MHD_OPTION_NOTIFY_COMPLETED, server_completed, &s,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_IDLE_TIMEOUT_S,
+                         MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "sureconnect: serve: cannot listen on %s: %s\n", opts->listen,
+                errno ? strerror(errno) : "libmicrohttpd refused to start");
+        goto out_destroy;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(opts->listen, ':') - opts->listen),
+             opts->listen);
+    snprintf(addr, sizeof addr, "%s:%u", host, info ? (unsigned)info->port : 0u);
+    http_log("listening", "addr", addr, "db", opts->db, "threads",
+             http_fmt_ll(nbuf, sizeof nbuf, opts->threads), "reconciled",
+             http_fmt_ll(errbuf, sizeof errbuf, fixed), NULL);
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    http_log("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    /* Stop accepting, let requests in flight finish, then stop the threads. */
+    MHD_socket lsock = MHD_quiesce_daemon(d);
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+    server_drain(&s);
+    MHD_stop_daemon(d);
+    rc = 0;
+out_destroy:
+    server_workers_close(&s);
+    pthread_mutex_destroy(&s.lock);
+    pthread_key_delete(s.key);
+    if (rc == 0)
+        http_log("stopped", NULL);
+out_free_ai:
+    freeaddrinfo(ai);
+    return rc;
+}

@@ -1,0 +1,109 @@
+// harness.mjs -- starts the real daemon (build/sureconnect serve) on a temporary database
+// and a free loopback port, and gives tests a small JSON client. Every server started is
+// stopped by the test that started it (stop() also checks the clean exit on SIGTERM).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.SURECONNECT_BIN || resolve(here, '../../build/sureconnect');
+
+// A small configuration in the import format: three agents, one campaign per mode, and
+// a campaign whose rule has one agent (for callbacks).
+export function fixture() {
+  const agent = (id) => ({ id, name: `Agent ${id.toUpperCase()}`, status: 'active', max_concurrent: 1,
+    states: [], categories: [], softphone: { type: 'client', address: id } });
+  const members = (ids, weights = []) => ids.map((agent, i) => ({ agent, priority: i + 1, weight: weights[i] || 1 }));
+  const campaign = (id, number, mode, ids, weights) => ({
+    id, name: `Campaign ${id}`, default_category: 'medicare', ring_timeout_s: 20,
+    queue: { enabled: false, max_size: 50, max_wait_s: 300, hold_music_url: null },
+    friendly_message: `Sorry, ${id} is busy; we will call you back.`, discord_webhook_url: null,
+    tracking_numbers: [{ number, category: null }],
+    rules: [{ id: `r-${id}`, name: `Rule ${id}`, position: 1, enabled: true, states: [], categories: [],
+      mode, members: members(ids, weights) }],
+  });
+  return {
+    agents: [agent('a1'), agent('a2'), agent('a3')],
+    campaigns: [
+      campaign('prio', '+18005550101', 'priority', ['a1', 'a2', 'a3']),
+      campaign('rr', '+18005550102', 'round_robin', ['a1', 'a2', 'a3']),
+      campaign('wt', '+18005550103', 'weighted', ['a1', 'a2'], [1, 1000]),
+      campaign('solo', '+18005550104', 'priority', ['a3']),
+    ],
+  };
+}
+
+// Runs the CLI against the database; returns stdout (throws on a non-zero exit).
+export function cli(db, ...args) {
+  return execFileSync(BIN, ['--db', db, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// Starts a daemon on a new database with an admin key. Resolves to a handle with
+// url, db, key, log (stderr so far), request(), token(agent) and stop().
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'sc_e2e_'));
+  const db = join(dir, 'test.db');
+  cli(db, 'migrate');
+  const key = cli(db, 'key', 'create', '--name', 'admin').trim();
+  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', '4'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  const port = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`no listening line in time:\n${log}`)), 5000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /event=listening addr=127\.0\.0\.1:(\d+)/.exec(log);
+      if (m) { clearTimeout(timer); res(Number(m[1])); }
+    });
+    child.on('exit', () => { clearTimeout(timer); rej(new Error(`server exited:\n${log}`)); });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const srv = {
+    url, db, key,
+    get log() { return log; },
+    // Sends a request; body objects are sent as JSON, strings as they are.
+    async request(method, path, { body, token = key, contentType, headers = {} } = {}) {
+      const h = { ...headers };
+      if (token) h.authorization = `Bearer ${token}`;
+      let payload;
+      if (body !== undefined) {
+        payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+        h['content-type'] = contentType || 'application/json';
+      }
+      const res = await fetch(url + path, { method, headers: h, body: payload });
+      const text = await res.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* not JSON (metrics) */ }
+      return { status: res.status, json, text, headers: res.headers };
+    },
+    token(agent) { return cli(db, 'agent', 'token', agent).trim(); },
+    async stop() {
+      child.kill('SIGTERM');
+      const r = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
+  };
+  return srv;
+}
+
+// Starts a server loaded with the fixture and every agent registered.
+export async function startWithFixture(t) {
+  const srv = await startServer();
+  t.after(async () => {
+    const r = await srv.stop();
+    if (r.code !== 0) throw new Error(`server exit ${JSON.stringify(r)}\n${srv.log}`);
+  });
+  const put = await srv.request('PUT', '/v1/config', { body: fixture() });
+  if (put.status !== 200) throw new Error(`PUT /v1/config: ${put.status} ${put.text}`);
+  for (const a of ['a1', 'a2', 'a3']) {
+    const r = await srv.request('POST', `/v1/agents/${a}/presence`, { body: { expires_s: 3600 } });
+    if (r.status !== 200) throw new Error(`presence ${a}: ${r.status} ${r.text}`);
+  }
+  return srv;
+}
+
+export const TX = '+15125550123'; // a Texas caller
