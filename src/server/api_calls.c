@@ -6,7 +6,6 @@
 
 #include "../core/phone.h"
 #include "../service/callflow.h"
-#include "../service/failover.h"
 #include "api.h"
 #include "server.h"
 
@@ -142,7 +141,7 @@ void api_calls_no_answer(http_req *rq)
     json_decref(body);
     callflow_outcome_init(&out);
     int64_t t0 = http_mono_us();
-    int rc = failover_no_answer(rq->st, rq->params[0], rq->now_ms, rq->rng, &out);
+    int rc = callflow_no_answer(rq->st, rq->params[0], rq->now_ms, rq->rng, &out);
     long long us = (long long)(http_mono_us() - t0);
     if (rc == ERR_CONFLICT)
         http_error(rq, 409, "call_not_ringing", "id",

@@ -116,20 +116,20 @@ static void callflow_outcome_reset(callflow_outcome *o)
     o->callback_id = 0;
 }
 
-/* Routes one call against `cfg` inside the caller's open transaction: decision, claims,
- * call row with its trace, callback when nobody is free. A won claim is applied to `cfg`
- * too (count, last assignment, cursor) so later calls routed against the same snapshot
- * see it. Returns ERR_OK or a negative err_code (the caller rolls back). */
-static int callflow_route_locked(store *st, config *cfg, const router_call *call,
-                                 const char *external_id, int64_t now_ms, const rng_source *rng,
-                                 callflow_outcome *out)
+/* Carries out the router's decision in out->result inside the caller's open transaction:
+ * claims the candidates and writes the routing fields of out->call (status, agent, rule,
+ * claim, tried list, trace); the caller then inserts or updates the row. A won claim is
+ * applied to `cfg` too (count, last assignment, cursor) so later calls routed against the
+ * same snapshot see it. Returns ERR_OK or a negative err_code (the caller rolls back). */
+static int callflow_apply_locked(store *st, config *cfg, const router_call *call,
+                                 int64_t now_ms, callflow_outcome *out)
 {
     route_result *r = &out->result;
     store_call *row = &out->call;
     int rc;
-    if (router_route(cfg, call, now_ms, rng, r) != 0)
-        return ERR_NOMEM;
-    callflow_fill_call(cfg, r, call, external_id, now_ms, row);
+    row->agent[0] = row->rule[0] = '\0';
+    row->holds_claim = false;
+    row->updated_ms = now_ms;
     if (r->action == ROUTE_CONNECT) {
         int won = callflow_claim(st, cfg, r, now_ms, &rc);
         if (rc < 0)
@@ -151,39 +151,58 @@ static int callflow_route_locked(store *st, config *cfg, const router_call *call
             callflow_copy(row->rule, sizeof row->rule, cfg->rules[c->rule].id);
         }
     }
-    if (r->action == ROUTE_NO_AGENT) {
-        /* No queue yet (a later issue): the caller hears the friendly message and gets a
-         * callback, so the call is over. */
-        row->status = CALL_CALLBACK;
-        row->ended_ms = now_ms;
-    } else if (r->action == ROUTE_REJECT) {
-        row->status = CALL_FAILED;
+    if (r->action != ROUTE_CONNECT) {
+        /* No queue yet (a later issue): nobody free means the caller hears the friendly
+         * message and gets a callback; an unknown number fails. Either way the call is over. */
+        row->status = r->action == ROUTE_REJECT ? CALL_FAILED : CALL_CALLBACK;
         row->ended_ms = now_ms;
     }
+    free(row->tried_json);
+    free(row->trace_json);
     row->tried_json = callflow_tried_json(call);
     row->trace_json = route_json_trace_text(cfg, r);
-    if (!row->tried_json || !row->trace_json)
-        return ERR_NOMEM;
-    rc = store_call_insert(st, row);
+    return row->tried_json && row->trace_json ? ERR_OK : ERR_NOMEM;
+}
+
+/* When the decision was "no agent", creates the caller's callback (or bumps the open one)
+ * inside the caller's transaction. Returns ERR_OK or a negative err_code. */
+static int callflow_callback_locked(store *st, int64_t now_ms, callflow_outcome *out)
+{
+    if (out->result.action != ROUTE_NO_AGENT)
+        return ERR_OK;
+    const store_call *row = &out->call;
+    store_callback cb;
+    memset(&cb, 0, sizeof cb);
+    callflow_copy(cb.call_id, sizeof cb.call_id, row->id);
+    callflow_copy(cb.campaign, sizeof cb.campaign, row->campaign);
+    callflow_copy(cb.tracking_number, sizeof cb.tracking_number, row->tracking_number);
+    callflow_copy(cb.caller, sizeof cb.caller, row->caller);
+    callflow_copy(cb.caller_state, sizeof cb.caller_state, row->caller_state);
+    callflow_copy(cb.category, sizeof cb.category, row->category);
+    callflow_copy(cb.reason, sizeof cb.reason, "no_agents");
+    cb.created_ms = now_ms;
+    int rc = store_callback_upsert(st, &cb);
     if (rc < 0)
         return rc;
-    if (r->action == ROUTE_NO_AGENT) {
-        store_callback cb;
-        memset(&cb, 0, sizeof cb);
-        callflow_copy(cb.call_id, sizeof cb.call_id, row->id);
-        callflow_copy(cb.campaign, sizeof cb.campaign, row->campaign);
-        callflow_copy(cb.tracking_number, sizeof cb.tracking_number, row->tracking_number);
-        callflow_copy(cb.caller, sizeof cb.caller, row->caller);
-        callflow_copy(cb.caller_state, sizeof cb.caller_state, row->caller_state);
-        callflow_copy(cb.category, sizeof cb.category, row->category);
-        callflow_copy(cb.reason, sizeof cb.reason, "no_agents");
-        cb.created_ms = now_ms;
-        rc = store_callback_upsert(st, &cb);
-        if (rc < 0)
-            return rc;
-        out->callback_id = cb.id;
-    }
+    out->callback_id = cb.id;
     return ERR_OK;
+}
+
+/* Routes a new call inside the caller's open transaction: decision, claims, call row with
+ * its trace, callback when nobody is free. Returns ERR_OK or a negative err_code. */
+static int callflow_route_locked(store *st, config *cfg, const router_call *call,
+                                 const char *external_id, int64_t now_ms, const rng_source *rng,
+                                 callflow_outcome *out)
+{
+    if (router_route(cfg, call, now_ms, rng, &out->result) != 0)
+        return ERR_NOMEM;
+    callflow_fill_call(cfg, &out->result, call, external_id, now_ms, &out->call);
+    int rc = callflow_apply_locked(st, cfg, call, now_ms, out);
+    if (rc == ERR_OK)
+        rc = store_call_insert(st, &out->call);
+    if (rc == ERR_OK)
+        rc = callflow_callback_locked(st, now_ms, out);
+    return rc;
 }
 
 /* After a rollback nothing was recorded: the outcome must not look like it was. */
@@ -248,6 +267,103 @@ int callflow_route_batch(store *st, const callflow_request *reqs, int n, const r
     }
 out_free:
     config_free(cfg);
+    return rc;
+}
+
+/* Reads a row's tried list and adds `agent` (once) into a new JSON array (caller decrefs);
+ * NULL when out of memory. */
+static json_t *callflow_tried_plus(const char *tried_json, const char *agent)
+{
+    json_t *arr = tried_json ? json_loads(tried_json, 0, NULL) : NULL;
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        arr = json_array();
+    }
+    if (!arr)
+        return NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), agent) == 0)
+            return arr;
+    }
+    if (agent[0] && json_array_size(arr) < ROUTER_MAX_TRIED &&
+        json_array_append_new(arr, json_string(agent)) != 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* The category the caller gave on the first decision (an IVR choice), or NULL when it came
+ * from the number or the campaign, so that routing again derives it the same way. */
+static const char *callflow_explicit_category(const store_call *row)
+{
+    json_t *trace = row->trace_json ? json_loads(row->trace_json, 0, NULL) : NULL;
+    const json_t *src = json_object_get(trace, "category_source");
+    bool from_call = json_is_string(src) && strcmp(json_string_value(src), "call") == 0;
+    json_decref(trace);
+    return from_call && row->category[0] ? row->category : NULL;
+}
+
+/* The no-answer work inside the transaction: release, mark tried, route again, update. */
+static int callflow_no_answer_locked(store *st, const char *call_id, int64_t now_ms,
+                                     const rng_source *rng, callflow_outcome *out)
+{
+    char agent[CONFIG_ID_MAX];
+    const char *tried[ROUTER_MAX_TRIED];
+    store_call *row = &out->call;
+    int rc = store_call_get(st, call_id, row);
+    if (rc < 0)
+        return rc;
+    rc = store_call_release_for_retry(st, call_id, now_ms, agent, sizeof agent);
+    if (rc < 0)
+        return rc;
+    json_t *tried_arr = callflow_tried_plus(row->tried_json, agent);
+    if (!tried_arr)
+        return ERR_NOMEM;
+    int n_tried = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(tried_arr, i, v)
+    {
+        if (json_is_string(v) && n_tried < ROUTER_MAX_TRIED)
+            tried[n_tried++] = json_string_value(v);
+    }
+    router_call call = {row->tracking_number, row->caller, callflow_explicit_category(row), tried,
+                        n_tried};
+    if ((rc = store_config_load(st, &out->cfg, NULL, 0)) < 0)
+        goto out_free;
+    if (router_route(out->cfg, &call, now_ms, rng, &out->result) != 0) {
+        rc = ERR_NOMEM;
+        goto out_free;
+    }
+    if ((rc = callflow_apply_locked(st, out->cfg, &call, now_ms, out)) < 0 ||
+        (rc = store_call_update_route(st, row)) < 0)
+        goto out_free;
+    rc = callflow_callback_locked(st, now_ms, out);
+out_free:
+    json_decref(tried_arr);
+    return rc;
+}
+
+int callflow_no_answer(store *st, const char *call_id, int64_t now_ms, const rng_source *rng,
+                       callflow_outcome *out)
+{
+    if (!st || !call_id || !rng || !out)
+        return ERR_INVALID;
+    callflow_outcome_reset(out);
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    rc = callflow_no_answer_locked(st, call_id, now_ms, rng, out);
+    if (rc == ERR_OK)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        callflow_outcome_forget(out);
+    }
     return rc;
 }
 

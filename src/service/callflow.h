@@ -47,6 +47,16 @@ typedef struct {
 int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
                          callflow_outcome *outs);
 
+/* SPEC 3.8 for a call ringing an agent: on no answer (also busy or failed) the claim is
+ * released, the agent is marked tried, and the same call is routed again (next agent, else
+ * a callback), all in one transaction. On success the call row holds the new decision and
+ * *out is filled as by callflow_route() (out->cfg is the snapshot, out->call the updated
+ * row). Returns ERR_OK, ERR_NOT_FOUND for an unknown call, ERR_CONFLICT when the call is not
+ * ringing (answered, ended or already failed over), or another negative err_code; on any
+ * error nothing changed. `out` must have been initialised with callflow_outcome_init(). */
+int callflow_no_answer(store *st, const char *call_id, int64_t now_ms, const rng_source *rng,
+                       callflow_outcome *out);
+
 /* Ends a call and releases its claim exactly once. Returns 1 when released, 0 when it was
  * already released (harmless), ERR_NOT_FOUND for an unknown id. */
 int callflow_end(store *st, const char *call_id, int64_t now_ms);

@@ -9,7 +9,7 @@
 
 #include "router_fixture.h"
 #include "service/callflow.h"
-#include "service/failover.h"
+#include "service/callflow.h"
 #include "store/store.h"
 
 static char sd_dir[64];
@@ -103,13 +103,13 @@ Test(store_daemon, failover_moves_to_the_next_agent_then_to_a_callback)
     sd_route(st, &o);
     cr_assert_str_eq(o.call.agent, "a1");
     callflow_outcome_init(&f);
-    cr_assert_eq(failover_no_answer(st, o.call.id, FX_NOW + 20000, &rng, &f), ERR_OK);
+    cr_assert_eq(callflow_no_answer(st, o.call.id, FX_NOW + 20000, &rng, &f), ERR_OK);
     cr_assert_str_eq(f.call.id, o.call.id);
     cr_assert_eq(f.result.action, ROUTE_CONNECT);
     cr_assert_str_eq(f.call.agent, "a2");
     cr_assert_eq(sd_active(st, "a1"), 0);
     cr_assert_eq(sd_active(st, "a2"), 1);
-    cr_assert_eq(failover_no_answer(st, o.call.id, FX_NOW + 40000, &rng, &f), ERR_OK);
+    cr_assert_eq(callflow_no_answer(st, o.call.id, FX_NOW + 40000, &rng, &f), ERR_OK);
     cr_assert_eq(f.result.action, ROUTE_NO_AGENT);
     cr_assert(f.callback_id > 0);
     cr_assert_eq(sd_active(st, "a2"), 0);
@@ -120,8 +120,8 @@ Test(store_daemon, failover_moves_to_the_next_agent_then_to_a_callback)
     cr_assert_not(row.holds_claim);
     store_call_clear(&row);
     /* Not ringing any more: a further no-answer conflicts and changes nothing. */
-    cr_assert_eq(failover_no_answer(st, o.call.id, FX_NOW + 50000, &rng, &f), ERR_CONFLICT);
-    cr_assert_eq(failover_no_answer(st, "missing", FX_NOW, &rng, &f), ERR_NOT_FOUND);
+    cr_assert_eq(callflow_no_answer(st, o.call.id, FX_NOW + 50000, &rng, &f), ERR_CONFLICT);
+    cr_assert_eq(callflow_no_answer(st, "missing", FX_NOW, &rng, &f), ERR_NOT_FOUND);
     /* Ending it now releases nothing. */
     cr_assert_eq(store_call_end(st, o.call.id, CALL_COMPLETED, FX_NOW + 60000), 0);
     callflow_outcome_free(&f);
