@@ -89,11 +89,16 @@ test-cli: $(BUILD)/test/cli_tests $(PROGRAM)
 
 # End-to-end tests: node's test runner starts the real daemon on temporary databases.
 E2E := node --test test/e2e/
+NODE_DEPS := node_modules/.package-lock.json
 
-test-e2e: $(PROGRAM)
+# The e2e tests' npm packages, exactly as locked (make deps does the same on a new machine).
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test-e2e: $(PROGRAM) $(NODE_DEPS)
 	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)
 
-test-e2e-san: $(BUILD)/san/sureconnect
+test-e2e-san: $(BUILD)/san/sureconnect $(NODE_DEPS)
 	$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)
 
 # The program also builds warning-free with the other compiler.
@@ -102,7 +107,7 @@ build-clang:
 
 # Every suite, then one closing line: "N passed, N failed".
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
-      $(BUILD)/san/sureconnect
+      $(BUILD)/san/sureconnect $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
