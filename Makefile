@@ -115,8 +115,9 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)"
 
-bench: $(BENCHES)
-	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+# bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
+bench: $(BENCHES) $(PROGRAM)
+	@for b in $(BENCHES); do echo "== $$b"; SURECONNECT_BIN=$(abspath $(PROGRAM)) $$b || exit 1; done
 
 # Regenerates the committed area code table from a NANPA report.
 areacodes: $(BUILD)/tools/areacode_gen

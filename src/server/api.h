@@ -54,6 +54,11 @@ void api_calls_get(http_req *rq);
 void api_calls_callbacks_list(http_req *rq);
 void api_calls_callback_complete(http_req *rq);
 
+/* api_events.c: GET /v1/agents/{id}/events and GET /v1/events. They check the request and
+ * set rq->stream; the server then answers with the event stream (sse.c). */
+void api_events_agent(http_req *rq);
+void api_events_all(http_req *rq);
+
 /* api_ops.c: /healthz, /readyz, /metrics. */
 void api_ops_healthz(http_req *rq);
 void api_ops_readyz(http_req *rq);

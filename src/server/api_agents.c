@@ -8,6 +8,7 @@
 
 #include "../codec/config_json.h"
 #include "api.h"
+#include "events.h"
 
 #define AGENTS_PRESENCE_DEFAULT_S 60
 #define AGENTS_PRESENCE_MAX_S 86400
@@ -54,8 +55,9 @@ static json_t *agents_json(const config_agent *a, const json_t *dumped, int64_t 
     return o;
 }
 
-/* Replies with agent `id` as stored now (status `status`). */
-static void agents_reply_one(http_req *rq, int status, const char *id)
+/* Replies with agent `id` as stored now (status `status`). With `event` the change is
+ * also published to the dashboards' stream: the agent as replied, with "agent" its id. */
+static void agents_reply_one(http_req *rq, int status, const char *id, const char *event)
 {
     config *cfg = NULL;
     json_t *arr = NULL;
@@ -71,9 +73,16 @@ static void agents_reply_one(http_req *rq, int status, const char *id)
     }
     arr = agents_dump(cfg);
     int j = arr ? agents_find_json(arr, id) : -1;
-    http_reply(rq, status,
-               j < 0 ? NULL
-                     : agents_json(&cfg->agents[idx], json_array_get(arr, (size_t)j), rq->now_ms));
+    json_t *o =
+        j < 0 ? NULL : agents_json(&cfg->agents[idx], json_array_get(arr, (size_t)j), rq->now_ms);
+    if (o && event) {
+        json_t *data = json_deep_copy(o);
+        if (data && json_object_set_new(data, "agent", json_string(id)) == 0)
+            events_publish(rq->events, event, NULL, true, data, rq->now_ms);
+        else
+            json_decref(data);
+    }
+    http_reply(rq, status, o);
 out_free:
     json_decref(arr);
     config_free(cfg);
@@ -111,7 +120,7 @@ out_free:
 
 void api_agents_get(http_req *rq)
 {
-    agents_reply_one(rq, 200, rq->params[0]);
+    agents_reply_one(rq, 200, rq->params[0], NULL);
 }
 
 /* ---- create ---------------------------------------------------------------------------- */
@@ -148,7 +157,8 @@ void api_agents_create(http_req *rq)
     /* The strip prefix is only known inside the edit; apply with a placeholder that the
      * edit fills before validation runs. */
     if (api_config_edit(rq, agents_create_edit, &a, a.strip, false))
-        agents_reply_one(rq, 201, json_string_value(json_object_get(a.body, "id")));
+        agents_reply_one(rq, 201, json_string_value(json_object_get(a.body, "id")),
+                         "agent.created");
     json_decref(a.body);
 }
 
@@ -207,7 +217,7 @@ static void agents_update_self(http_req *rq, json_t *body)
         http_store_error(rq, rc, "the agent", "id");
         return;
     }
-    agents_reply_one(rq, 200, rq->params[0]);
+    agents_reply_one(rq, 200, rq->params[0], "agent.updated");
 }
 
 void api_agents_update(http_req *rq)
@@ -228,7 +238,7 @@ void api_agents_update(http_req *rq)
         goto out_free;
     }
     if (api_config_edit(rq, agents_update_edit, &a, a.strip, false))
-        agents_reply_one(rq, 200, a.id);
+        agents_reply_one(rq, 200, a.id, "agent.updated");
 out_free:
     json_decref(a.body);
 }
@@ -272,8 +282,11 @@ static bool agents_delete_edit(http_req *rq, const config *cur, json_t *doc, voi
 
 void api_agents_delete(http_req *rq)
 {
-    if (api_config_edit(rq, agents_delete_edit, (void *)rq->params[0], NULL, true))
+    if (api_config_edit(rq, agents_delete_edit, (void *)rq->params[0], NULL, true)) {
+        events_publish(rq->events, "agent.deleted", NULL, true,
+                       json_pack("{s:s}", "agent", rq->params[0]), rq->now_ms);
         http_reply(rq, 200, json_pack("{s:s, s:b}", "id", rq->params[0], "deleted", 1));
+    }
 }
 
 /* ---- presence -------------------------------------------------------------------------- */
@@ -290,7 +303,7 @@ void api_agents_presence_set(http_req *rq)
         if (rc < 0)
             http_store_error(rq, rc, "the agent", "id");
         else
-            agents_reply_one(rq, 200, rq->params[0]);
+            agents_reply_one(rq, 200, rq->params[0], "agent.presence");
     }
     json_decref(body);
 }
@@ -301,5 +314,5 @@ void api_agents_presence_clear(http_req *rq)
     if (rc < 0)
         http_store_error(rq, rc, "the agent", "id");
     else
-        agents_reply_one(rq, 200, rq->params[0]);
+        agents_reply_one(rq, 200, rq->params[0], "agent.presence");
 }

@@ -7,6 +7,8 @@
 #include "../core/phone.h"
 #include "../service/callflow.h"
 #include "api.h"
+#include "events.h"
+#include "route_writer.h"
 #include "server.h"
 
 #define CALLS_PAGE_DEFAULT 50
@@ -42,44 +44,143 @@ static int calls_lost_claims(const route_result *r)
     return lost;
 }
 
-/* The reply to a routing decision (POST /v1/calls and no-answer), and its log line. */
-static void calls_reply_decision(http_req *rq, int status, const callflow_outcome *o, long long us)
+/* Tells the event streams about a committed routing decision: the dashboards get
+ * call.routed (and callback.created), the claimed agent's console call.offered. */
+static void calls_publish_decision(http_req *rq, const store_call *row, int action,
+                                   long long callback_id)
 {
-    const config *cfg = o->cfg;
+    events_publish(rq->events, "call.routed", NULL, true,
+                   json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "call_id",
+                             row->id, "action", calls_action_name(action), "status",
+                             store_call_status_name(row->status), "agent",
+                             calls_str_or_null(row->agent), "rule", calls_str_or_null(row->rule),
+                             "campaign", calls_str_or_null(row->campaign), "caller", row->caller,
+                             "caller_state", calls_str_or_null(row->caller_state), "category",
+                             calls_str_or_null(row->category), "callback_id",
+                             callback_id > 0 ? json_integer(callback_id) : json_null()),
+                   rq->now_ms);
+    if (action == SERVER_ACTION_CONNECT && row->agent[0])
+        events_publish(rq->events, "call.offered", row->agent, false,
+                       json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
+                                 "agent", row->agent, "caller", row->caller, "caller_state",
+                                 calls_str_or_null(row->caller_state), "campaign",
+                                 calls_str_or_null(row->campaign), "category",
+                                 calls_str_or_null(row->category), "rule",
+                                 calls_str_or_null(row->rule), "tracking_number",
+                                 calls_str_or_null(row->tracking_number)),
+                       rq->now_ms);
+    if (callback_id > 0)
+        events_publish(rq->events, "callback.created", NULL, true,
+                       json_pack("{s:I, s:s, s:o, s:s, s:o, s:o}", "callback_id",
+                                 (json_int_t)callback_id, "call_id", row->id, "campaign",
+                                 calls_str_or_null(row->campaign), "caller", row->caller,
+                                 "caller_state", calls_str_or_null(row->caller_state), "category",
+                                 calls_str_or_null(row->category)),
+                       rq->now_ms);
+}
+
+/* Tells the call's agent console and the dashboards that a call changed (answered, ended,
+ * failed over: `status` overrides the row's status when given). */
+static void calls_publish_update(http_req *rq, const store_call *row, const char *agent,
+                                 const char *status)
+{
+    events_publish(rq->events, "call.updated", agent, true,
+                   json_pack("{s:s, s:s, s:o, s:o, s:s}", "call_id", row->id, "status",
+                             status ? status : store_call_status_name(row->status), "agent",
+                             calls_str_or_null(agent), "campaign", calls_str_or_null(row->campaign),
+                             "caller", row->caller),
+                   rq->now_ms);
+}
+
+/* The agent a no-answer released: the last one of the call's tried list ("" when none). */
+static void calls_last_tried(const store_call *row, char *out, size_t cap)
+{
+    json_t *tried = json_loads(row->tried_json ? row->tried_json : "[]", 0, NULL);
+    const char *last = json_string_value(json_array_get(tried, json_array_size(tried) - 1));
+    snprintf(out, cap, "%s", last ? last : "");
+    json_decref(tried);
+}
+
+/* Replies with `reply` (stolen) plus a last member "trace" whose value is `trace_json`. The
+ * trace text is the compact dump of the trace (route_json_trace_text), so it is spliced in
+ * as it is instead of being parsed and dumped again: the bytes are the same as when the
+ * parsed trace is set in the object and the whole is dumped compactly, at a fraction of the
+ * cost. */
+static void calls_reply_with_trace(http_req *rq, int status, json_t *reply, const char *trace_json)
+{
+    static const char key[] = ",\"trace\":";
+    const char *trace = trace_json && trace_json[0] ? trace_json : "{}";
+    char *head = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    json_decref(reply);
+    size_t hl = head ? strlen(head) : 0;
+    if (hl < 2 || head[hl - 1] != '}') {
+        free(head);
+        http_reply(rq, status, NULL); /* 500 out_of_memory */
+        return;
+    }
+    size_t tl = strlen(trace);
+    char *text = malloc(hl - 1 + sizeof key - 1 + tl + 2);
+    if (!text) {
+        free(head);
+        http_reply(rq, status, NULL);
+        return;
+    }
+    /* head is "{...}" with at least one member: drop its "}", then add the trace. */
+    memcpy(text, head, hl - 1);
+    memcpy(text + hl - 1, key, sizeof key - 1);
+    memcpy(text + hl - 1 + sizeof key - 1, trace, tl);
+    memcpy(text + hl - 1 + sizeof key - 1 + tl, "}", 2);
+    free(head);
+    json_decref(rq->reply);
+    rq->reply = NULL;
+    free(rq->text);
+    rq->text = text;
+    rq->text_type = "application/json";
+    rq->status = status;
+}
+
+/* The reply to a routing decision (POST /v1/calls and no-answer), and its log line. The
+ * agent's name and softphone and the campaign's message come from `v`. */
+static void calls_reply_decision(http_req *rq, int status, const callflow_outcome *o,
+                                 const route_writer_view *v, long long us)
+{
     const store_call *row = &o->call;
     int action = calls_action(o->result.action);
-    json_t *agent = json_null(), *trace = NULL;
+    json_t *agent = json_null(), *reply;
     const char *message = NULL;
     char usbuf[24];
-    if (o->agent >= 0 && cfg) {
-        const config_agent *a = &cfg->agents[o->agent];
+    if (v->has_agent) {
         json_decref(agent);
-        agent =
-            json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", a->id, "name", a->name, "softphone", "type",
-                      config_softphone_name(a->softphone), "address", a->softphone_address);
+        agent = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", v->agent_id, "name", v->agent_name,
+                          "softphone", "type", v->softphone_type, "address",
+                          v->softphone_address);
     }
-    if (action == SERVER_ACTION_CALLBACK && cfg) {
-        int c = config_find_campaign(cfg, row->campaign);
-        message = c >= 0 ? cfg->campaigns[c].friendly_message : NULL;
+    if (action == SERVER_ACTION_CALLBACK) {
+        message = v->has_campaign ? v->friendly_message : NULL;
     } else if (action == SERVER_ACTION_REJECT) {
         message = CALLS_NOT_IN_SERVICE;
     }
-    trace = json_loads(row->trace_json ? row->trace_json : "{}", 0, NULL);
+    calls_publish_decision(rq, row, action, o->callback_id);
     server_metrics_route(rq->metrics, action, calls_lost_claims(&o->result), us);
     http_log("route", "call_id", row->id, "campaign", row->campaign[0] ? row->campaign : NULL,
              "state", row->caller_state[0] ? row->caller_state : NULL, "category",
              row->category[0] ? row->category : NULL, "outcome", calls_action_name(action), "agent",
              row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
-    http_reply(rq, status,
-               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id",
-                         row->id, "action", calls_action_name(action), "status",
-                         store_call_status_name(row->status), "agent", agent, "rule",
-                         calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign),
-                         "caller_state", calls_str_or_null(row->caller_state), "category",
-                         calls_str_or_null(row->category), "message", calls_str_or_null(message),
-                         "callback_id",
-                         o->callback_id > 0 ? json_integer(o->callback_id) : json_null(), "trace",
-                         trace ? trace : json_object()));
+    reply = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
+                      "action", calls_action_name(action), "status",
+                      store_call_status_name(row->status), "agent", agent, "rule",
+                      calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign),
+                      "caller_state", calls_str_or_null(row->caller_state), "category",
+                      calls_str_or_null(row->category), "message", calls_str_or_null(message),
+                      "callback_id",
+                      o->callback_id > 0 ? json_integer(o->callback_id) : json_null());
+    calls_reply_with_trace(rq, status, reply, row->trace_json);
+}
+
+/* The writer's queue is full: 503, nothing was done. */
+static void calls_busy(http_req *rq)
+{
+    http_error(rq, 503, "overloaded", NULL, "too many calls are waiting to be recorded; retry");
 }
 
 void api_calls_create(http_req *rq)
@@ -118,15 +219,26 @@ void api_calls_create(http_req *rq)
         goto out_free_body;
     }
     router_call call = {to, from, category, NULL, 0};
+    route_writer_view view;
     callflow_outcome_init(&out);
     int64_t t0 = http_mono_us();
-    int rc = callflow_route(rq->st, &call, external_id ? external_id : "", rq->now_ms, rq->rng,
+    int rc;
+    if (rq->writer) {
+        /* Group commit: answered once the call is committed with others. */
+        rc = route_writer_route(rq->writer, &call, external_id ? external_id : "", rq->now_ms,
+                                &out, &view);
+    } else {
+        rc = callflow_route(rq->st, &call, external_id ? external_id : "", rq->now_ms, rq->rng,
                             false, &out);
+        route_writer_view_fill(out.cfg, &out, &view);
+    }
     long long us = (long long)(http_mono_us() - t0);
-    if (rc < 0)
+    if (rc == ROUTE_WRITER_BUSY)
+        calls_busy(rq);
+    else if (rc < 0)
         http_store_error(rq, rc, "the call", NULL);
     else
-        calls_reply_decision(rq, 201, &out, us);
+        calls_reply_decision(rq, 201, &out, &view, us);
     callflow_outcome_free(&out);
 out_free_body:
     json_decref(body);
@@ -148,8 +260,15 @@ void api_calls_no_answer(http_req *rq)
                    "the call is not ringing an agent (answered, ended or already failed over)");
     else if (rc < 0)
         http_store_error(rq, rc, "the call", "id");
-    else
-        calls_reply_decision(rq, 200, &out, us);
+    else {
+        route_writer_view view;
+        char prev[CONFIG_ID_MAX];
+        calls_last_tried(&out.call, prev, sizeof prev);
+        if (prev[0])
+            calls_publish_update(rq, &out.call, prev, "failed_over");
+        route_writer_view_fill(out.cfg, &out, &view);
+        calls_reply_decision(rq, 200, &out, &view, us);
+    }
     callflow_outcome_free(&out);
 }
 
@@ -177,9 +296,25 @@ static json_t *calls_json(const store_call *c, bool with_trace)
     return o;
 }
 
-/* Replies with call `id` as stored now. */
+/* Replies with call `id` as stored now; with `publish`, also tells the event streams. */
+/* Replies with the call row `c` (as calls_reply_row, without reading it). */
+static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
+                             const char *extra_key, json_t *extra, bool publish)
+{
+    if (publish)
+        calls_publish_update(rq, c, c->agent, NULL);
+    json_t *o = calls_json(c, with_trace);
+    if (o && extra_key && json_object_set_new(o, extra_key, extra) != 0) {
+        json_decref(o);
+        o = NULL;
+    } else if (!o) {
+        json_decref(extra);
+    }
+    http_reply(rq, 200, o);
+}
+
 static void calls_reply_row(http_req *rq, const char *id, bool with_trace, const char *extra_key,
-                            json_t *extra)
+                            json_t *extra, bool publish)
 {
     store_call c;
     int rc = store_call_get(rq->st, id, &c);
@@ -188,14 +323,7 @@ static void calls_reply_row(http_req *rq, const char *id, bool with_trace, const
         http_store_error(rq, rc, "the call", "id");
         return;
     }
-    json_t *o = calls_json(&c, with_trace);
-    if (o && extra_key && json_object_set_new(o, extra_key, extra) != 0) {
-        json_decref(o);
-        o = NULL;
-    } else if (!o) {
-        json_decref(extra);
-    }
-    http_reply(rq, 200, o);
+    calls_reply_call(rq, &c, with_trace, extra_key, extra, publish);
     store_call_clear(&c);
 }
 
@@ -211,7 +339,7 @@ void api_calls_answered(http_req *rq)
     else if (rc < 0)
         http_store_error(rq, rc, "the call", "id");
     else
-        calls_reply_row(rq, rq->params[0], false, "changed", json_boolean(rc == 1));
+        calls_reply_row(rq, rq->params[0], false, "changed", json_boolean(rc == 1), rc == 1);
 }
 
 void api_calls_ended(http_req *rq)
@@ -220,16 +348,25 @@ void api_calls_ended(http_req *rq)
     if (!body)
         return;
     json_decref(body);
-    int rc = callflow_end(rq->st, rq->params[0], rq->now_ms);
-    if (rc < 0)
+    /* Through the writer the call comes back as the end left it, read in its transaction. */
+    store_call row;
+    memset(&row, 0, sizeof row);
+    int rc = rq->writer ? route_writer_end(rq->writer, rq->params[0], rq->now_ms, &row)
+                        : callflow_end(rq->st, rq->params[0], rq->now_ms);
+    if (rc == ROUTE_WRITER_BUSY)
+        calls_busy(rq);
+    else if (rc < 0)
         http_store_error(rq, rc, "the call", "id");
+    else if (row.id[0])
+        calls_reply_call(rq, &row, false, "released", json_boolean(rc == 1), rc == 1);
     else
-        calls_reply_row(rq, rq->params[0], false, "released", json_boolean(rc == 1));
+        calls_reply_row(rq, rq->params[0], false, "released", json_boolean(rc == 1), rc == 1);
+    store_call_clear(&row);
 }
 
 void api_calls_get(http_req *rq)
 {
-    calls_reply_row(rq, rq->params[0], true, NULL, NULL);
+    calls_reply_row(rq, rq->params[0], true, NULL, NULL, false);
 }
 
 /* Copies a query argument into dst, checking it is a slug id; false when it set a reply. */
@@ -383,8 +520,14 @@ void api_calls_callback_complete(http_req *rq)
         http_store_error(rq, rc, "the callback", "id");
     else if ((rc = store_callback_get(rq->st, id, &cb)) < 0)
         http_store_error(rq, rc, "the callback", "id");
-    else
+    else {
+        events_publish(rq->events, "callback.completed", NULL, true,
+                       json_pack("{s:I, s:s, s:s, s:s}", "callback_id", (json_int_t)cb.id,
+                                 "campaign", cb.campaign, "caller", cb.caller, "completed_by",
+                                 cb.completed_by),
+                       rq->now_ms);
         http_reply(rq, 200, calls_callback_json(&cb));
+    }
 out_free:
     json_decref(body);
 }

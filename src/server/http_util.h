@@ -17,6 +17,8 @@
 #define HTTP_MAX_PARAMS 2
 
 struct server_metrics;
+struct route_writer;
+struct events_bus;
 
 /* Looks up a query argument of the request; NULL when absent. Set by the server. */
 typedef const char *(*http_query_fn)(void *conn, const char *key);
@@ -33,6 +35,7 @@ typedef struct {
     store *st;                /* this thread's store connection */
     const rng_source *rng;    /* this thread's random source */
     struct server_metrics *metrics;
+    struct route_writer *writer; /* group commit of routes and ends; NULL: route directly */
     store_principal who; /* the authenticated caller (kind 0 on public routes) */
     int64_t now_ms;
     http_query_fn query;
@@ -43,6 +46,9 @@ typedef struct {
     char *text;            /* a non-JSON body (owned, malloc'd), or NULL */
     const char *text_type; /* its content type */
     char error_code[40];   /* for the request log: the error code answered, "" none */
+    struct events_bus *events; /* where handlers publish events for the SSE streams */
+    bool stream;               /* set by a stream handler: answer with an event stream */
+    const char *stream_agent;  /* the agent of that stream, NULL for the dashboards' one */
 } http_req;
 
 /* Sets a JSON reply; steals `body` (NULL answers 500 out_of_memory). */

@@ -19,13 +19,17 @@
 
 #include "api.h"
 #include "auth.h"
+#include "events.h"
 #include "http_util.h"
+#include "route_writer.h"
+#include "sse.h"
 
 #define SERVER_DRAIN_MS 10000    /* how long a stop waits for requests in flight */
 #define SERVER_IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
 #define SERVER_PATH_MAX 512      /* longer paths are answered 404 */
 #define SERVER_MAX_SEGMENTS 8
 #define SERVER_BODY_INITIAL 4096
+#define SERVER_WRITER_QUEUE 1024 /* routes and ends waiting for a group commit (503 above) */
 
 const double server_latency_bounds[SERVER_LATENCY_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 0};
@@ -69,6 +73,8 @@ static const server_route server_routes[] = {
     {"DELETE", "/v1/agents/{}", SERVER_ADMIN, api_agents_delete},
     {"POST", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_set},
     {"DELETE", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_clear},
+    {"GET", "/v1/agents/{}/events", SERVER_SELF, api_events_agent},
+    {"GET", "/v1/events", SERVER_ADMIN, api_events_all},
     {"GET", "/v1/campaigns", SERVER_ADMIN, api_campaigns_list},
     {"POST", "/v1/campaigns", SERVER_ADMIN, api_campaigns_create},
     {"GET", "/v1/campaigns/{}", SERVER_ADMIN, api_campaigns_get},
@@ -103,6 +109,9 @@ typedef struct {
     pthread_mutex_t lock; /* guards workers */
     server_worker *workers;
     atomic_int in_flight;
+    route_writer *writer; /* group commit of POST /v1/calls and /v1/calls/{id}/ended */
+    events_bus *bus;      /* events for the SSE streams */
+    sse *streams;
 } server_state;
 
 /* One request's state between the calls of the access handler. */
@@ -111,6 +120,7 @@ typedef struct {
     size_t len, cap;
     bool too_large;
     int64_t t0_us;
+    sse_stream *stream; /* when the request became an event stream */
 } server_conn;
 
 /* ---- per-thread store ---------------------------------------------------------------- */
@@ -153,6 +163,13 @@ static void server_workers_close(server_state *s)
         free(w);
         w = next;
     }
+}
+
+/* The calling thread's store, for the event streams (sse_store_fn). */
+static store *server_thread_store(void *arg)
+{
+    server_worker *w = server_worker_get(arg);
+    return w ? w->st : NULL;
 }
 
 /* ---- routing --------------------------------------------------------------------------- */
@@ -304,6 +321,20 @@ static void server_dispatch(server_state *s, struct MHD_Connection *c, server_co
     route->handler(rq);
 }
 
+/* Answers an accepted stream request with the event stream; 503 JSON when it cannot. */
+static enum MHD_Result server_respond_stream(server_state *s, struct MHD_Connection *c,
+                                             server_conn *sc, http_req *rq)
+{
+    const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    struct MHD_Response *resp =
+        sse_open(s->streams, c, rq->stream_agent, last, rq->now_ms, &sc->stream);
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
 /* Serialises the reply and queues it. */
 static enum MHD_Result server_respond(struct MHD_Connection *c, http_req *rq, const char *allow)
 {
@@ -410,15 +441,25 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.body_len = sc->len;
     rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     rq.metrics = &s->metrics;
+    rq.writer = s->writer;
     rq.now_ms = http_now_ms();
     rq.query = server_query;
     rq.conn = c;
+    rq.events = s->bus;
     snprintf(path_buf, sizeof path_buf, "%s", url);
     server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
-    if (!rq.reply && !rq.text)
-        http_error(&rq, 500, "internal_error", NULL, "the handler gave no reply");
+    enum MHD_Result r = MHD_NO;
+    if (rq.stream && !rq.reply && !rq.text) {
+        r = server_respond_stream(s, c, sc, &rq);
+        if (r == MHD_NO && !sc->stream)
+            http_error(&rq, 503, "unavailable", NULL, "the event stream cannot be opened");
+    }
+    if (!rq.stream || rq.reply) {
+        if (!rq.reply && !rq.text)
+            http_error(&rq, 500, "internal_error", NULL, "the handler gave no reply");
+        r = server_respond(c, &rq, allow[0] ? allow : NULL);
+    }
     atomic_fetch_add(&s->metrics.requests, 1);
-    enum MHD_Result r = server_respond(c, &rq, allow[0] ? allow : NULL);
     http_log("request", "method", method, "path", url, "status",
              http_fmt_ll(stbuf, sizeof stbuf, rq.status), "error",
              rq.error_code[0] ? rq.error_code : NULL, "principal",
@@ -440,6 +481,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
     (void)toe;
     if (!sc)
         return;
+    sse_completed(s->streams, sc->stream);
     free(sc->body);
     free(sc);
     *con_cls = NULL;
@@ -523,14 +565,26 @@ int server_run(const server_options *opts)
     if (pthread_key_create(&s.key, NULL) != 0)
         goto out_free_ai;
     pthread_mutex_init(&s.lock, NULL);
+    s.bus = events_bus_new(0, http_now_ms());
+    s.streams = s.bus ? sse_new(s.bus, opts->db, server_thread_store, &s) : NULL;
+    if (!s.streams) {
+        fprintf(stderr, "sureconnect: serve: cannot start the event streams\n");
+        goto out_destroy;
+    }
     /* The pool threads inherit this mask: only sigwait below sees SIGTERM and SIGINT. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* After the mask: the writer's threads must not take SIGTERM either. */
+    if (route_writer_open(opts->db, SERVER_WRITER_QUEUE, &s.writer, errbuf, sizeof errbuf) < 0) {
+        fprintf(stderr, "sureconnect: serve: cannot start the call writer: %s\n", errbuf);
+        goto out_destroy;
+    }
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                         MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                         (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     d = MHD_start_daemon(flags, 0, NULL, NULL, server_access, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads,
                          MHD_OPTION_NOTIFY_COMPLETED, server_completed, &s,
@@ -556,10 +610,15 @@ int server_run(const server_options *opts)
     MHD_socket lsock = MHD_quiesce_daemon(d);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
+    /* Event streams end now (their suspended connections are resumed and finish). */
+    sse_shutdown(s.streams);
     server_drain(&s);
     MHD_stop_daemon(d);
     rc = 0;
 out_destroy:
+    route_writer_close(s.writer); /* after the pool: nobody submits any more */
+    sse_free(s.streams);
+    events_bus_free(s.bus);
     server_workers_close(&s);
     pthread_mutex_destroy(&s.lock);
     pthread_key_delete(s.key);

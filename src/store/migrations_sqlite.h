@@ -157,6 +157,16 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      "CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id);"
      /* The note an agent leaves when completing a callback (POST /v1/callbacks/{id}/complete). */
      "ALTER TABLE callbacks ADD COLUMN note TEXT NOT NULL DEFAULT '';"},
+
+    {5, "agent registrations",
+     /* An agent is connected through two separate registrations: presence_until_ms (POST
+      * /v1/agents/{id}/presence, the CLI's agent register) and stream_until_ms (an open
+      * event stream, renewed by the daemon every few seconds with a short expiry).
+      * registered_until_ms, which the claim and the router read, is always the later of the
+      * two, so the hot path is unchanged. Existing registrations become presence ones. */
+     "ALTER TABLE agents ADD COLUMN presence_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE agents ADD COLUMN stream_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE agents SET presence_until_ms = registered_until_ms;"},
 };
 
 #define STORE_SQLITE_MIGRATIONS_COUNT                                                              \

@@ -87,8 +87,14 @@ int store_config_load(store *st, config **out, char *errbuf, size_t errlen);
 /* Agent changes. status < 0 keeps the status; max_concurrent <= 0 keeps the limit.
  * Return ERR_NOT_FOUND for an unknown id. */
 int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms);
+
+/* An agent has two registrations (migration 5): the presence one (store_agent_register,
+ * expiring at until_ms; store_agent_unregister clears it) and the event stream one
+ * (store_agent_stream; 0 clears it). The agent counts as registered until the later of the
+ * two. Return ERR_OK or ERR_NOT_FOUND for an unknown id. */
 int store_agent_register(store *st, const char *agent_id, int64_t until_ms);
 int store_agent_unregister(store *st, const char *agent_id);
+int store_agent_stream(store *st, const char *agent_id, int64_t until_ms);
 
 /* The claim (SPEC 3.5): one conditional UPDATE that increments the agent's active calls
  * only if it is active, registered past now_ms and below its limit, and stamps the last
@@ -221,5 +227,28 @@ int store_agent_token_create(store *st, const char *agent_id, const char *secret
 /* Finds the live key or agent token whose secret hashes to `secret_sha256`. Returns ERR_OK
  * with *out filled, or ERR_NOT_FOUND (unknown or revoked). */
 int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out);
+
+/* ---- added for the daemon's group commit (server/route_writer) --------------------------- */
+
+/* Sets after how many pages of write-ahead log a commit on this connection checkpoints by
+ * itself (SQLite's wal_autocheckpoint; the store's default is 4000); 0 turns it off, for a
+ * connection whose checkpoints another thread runs (store_checkpoint). Returns ERR_OK or
+ * ERR_STORE. */
+int store_autocheckpoint(store *st, int pages);
+
+/* Copies the committed write-ahead log back into the database file without waiting for or
+ * blocking other connections (a passive checkpoint; it syncs the files as the durability
+ * setting asks). Returns the number of log frames not yet copied afterwards (0 when
+ * everything was), or ERR_STORE. A checkpoint already running elsewhere is not an error. */
+int store_checkpoint(store *st);
+
+/* Ends `n` calls as store_call_end() would (final status completed), all in ONE
+ * transaction, and reads each ended call back in it: results[i] is 1 (claim released), 0
+ * (already released) or ERR_NOT_FOUND; when `rows` is not NULL, rows[i] (zeroed by the
+ * caller) receives call i as its end left it (id "" when not found; the caller clears each
+ * with store_call_clear()). All or nothing: on any other error everything is rolled back,
+ * the rows are cleared and the error returned. Returns ERR_OK or a negative err_code. */
+int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
+                        int *results, store_call *rows);
 
 #endif

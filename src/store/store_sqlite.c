@@ -38,6 +38,8 @@ enum {
     Q_CALLBACK_UPSERT,
     Q_AGENT_SET,
     Q_AGENT_REGISTER,
+    Q_AGENT_STREAM,
+    Q_AUTH_LOOKUP,
     Q_COUNT
 };
 
@@ -85,7 +87,16 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_AGENT_SET] = "UPDATE agents SET status = COALESCE(?2, status),"
                     " max_concurrent = CASE WHEN ?3 > 0 THEN ?3 ELSE max_concurrent END,"
                     " updated_ms = ?4 WHERE id = ?1",
-    [Q_AGENT_REGISTER] = "UPDATE agents SET registered_until_ms = ?2 WHERE id = ?1",
+    /* registered_until_ms is the later of the two registrations (migration 5). */
+    [Q_AGENT_REGISTER] = "UPDATE agents SET presence_until_ms = ?2,"
+                         " registered_until_ms = MAX(?2, stream_until_ms) WHERE id = ?1",
+    [Q_AGENT_STREAM] = "UPDATE agents SET stream_until_ms = ?2,"
+                       " registered_until_ms = MAX(presence_until_ms, ?2) WHERE id = ?1",
+    /* Every API request runs it: prepared once per connection, not per request. */
+    [Q_AUTH_LOOKUP] = "SELECT 1, id, name, '' FROM api_keys"
+                      " WHERE secret_sha256 = ?1 AND revoked_ms = 0"
+                      " UNION ALL SELECT 2, id, '', agent_id FROM agent_tokens"
+                      " WHERE secret_sha256 = ?1 AND revoked_ms = 0 LIMIT 1",
 };
 
 struct store {
@@ -1132,6 +1143,18 @@ int store_agent_unregister(store *st, const char *agent_id)
     return store_agent_register(st, agent_id, 0);
 }
 
+int store_agent_stream(store *st, const char *agent_id, int64_t until_ms)
+{
+    if (!st || !agent_id)
+        return ERR_INVALID;
+    sqlite3_stmt *s = store_stmt(st, Q_AGENT_STREAM);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, until_ms);
+    return store_changed_or_missing(st, s, "stream registration");
+}
+
 /* ---- the claim and the cursor ----------------------------------------------------------- */
 
 int store_claim(store *st, const char *agent_id, int64_t now_ms)
@@ -1848,16 +1871,10 @@ int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out
     if (!st || !secret_sha256 || !out)
         return ERR_INVALID;
     memset(out, 0, sizeof *out);
-    int rc = store_prep(st,
-                        "SELECT 1, id, name, '' FROM api_keys"
-                        " WHERE secret_sha256 = ?1 AND revoked_ms = 0"
-                        " UNION ALL SELECT 2, id, '', agent_id FROM agent_tokens"
-                        " WHERE secret_sha256 = ?1 AND revoked_ms = 0 LIMIT 1",
-                        &s);
-    if (rc < 0)
-        return rc;
+    if (!(s = store_stmt(st, Q_AUTH_LOOKUP)))
+        return ERR_STORE;
     sqlite3_bind_text(s, 1, secret_sha256, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
+    int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         out->kind = sqlite3_column_int(s, 0) == 1 ? STORE_PRINCIPAL_ADMIN : STORE_PRINCIPAL_AGENT;
         out->id = sqlite3_column_int64(s, 1);
@@ -1867,6 +1884,59 @@ int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out
     } else {
         rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "authenticate");
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+/* ---- added for the daemon's group commit (server/route_writer) --------------------------- */
+
+int store_autocheckpoint(store *st, int pages)
+{
+    if (!st || pages < 0)
+        return ERR_INVALID;
+    if (sqlite3_wal_autocheckpoint(st->db, pages) != SQLITE_OK)
+        return store_fail(st, "wal_autocheckpoint");
+    return ERR_OK;
+}
+
+int store_checkpoint(store *st)
+{
+    int log = 0, done = 0;
+    if (!st)
+        return ERR_INVALID;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_BUSY)
+        return 0; /* another connection is checkpointing */
+    if (rc != SQLITE_OK)
+        return store_fail(st, "checkpoint");
+    return log > done ? log - done : 0;
+}
+
+int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
+                        int *results, store_call *rows)
+{
+    if (!st || n < 0 || (n > 0 && (!call_ids || !now_ms || !results)))
+        return ERR_INVALID;
+    if (n == 0)
+        return ERR_OK;
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    /* One transaction and no savepoints: a failure rolls back every end of the batch. */
+    for (int i = 0; i < n && rc == ERR_OK; i++) {
+        results[i] = store_call_end_locked(st, call_ids[i], CALL_COMPLETED, now_ms[i]);
+        if (results[i] < 0 && results[i] != ERR_NOT_FOUND)
+            rc = results[i];
+        else if (results[i] >= 0 && rows)
+            rc = store_call_get(st, call_ids[i], &rows[i]);
+    }
+    if (rc == ERR_OK)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        for (int i = 0; rows && i < n; i++)
+            store_call_clear(&rows[i]);
+    }
     return rc;
 }

@@ -26,6 +26,21 @@ test('docs/openapi.yaml is valid OpenAPI and every operation exists', async (t) 
     for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
       if (!item[method]) continue;
       operations++;
+      if (item[method].responses?.['200']?.content?.['text/event-stream']) {
+        // An event stream never ends: check that it opens, then close it.
+        const ac = new AbortController();
+        const res = await fetch(srv.url + concrete, { headers: { authorization: `Bearer ${srv.key}` }, signal: ac.signal });
+        if (res.status === 200) {
+          assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+          ac.abort();
+        } else {
+          // The agent may have been deleted by an earlier operation: a known route's 404.
+          const err = (await res.json()).error;
+          assert.equal(res.status, 404, `${method} ${path}`);
+          assert.notEqual(err.message, 'no such endpoint', `${method} ${path}`);
+        }
+        continue;
+      }
       // An empty JSON body: a route that exists answers anything but "no such endpoint"
       // or "method not allowed" (most answer 400/404/422 for the empty body or id).
       const r = await srv.request(method.toUpperCase(), concrete, method === 'get' || method === 'delete' ? {} : { body: {} });
@@ -34,5 +49,5 @@ test('docs/openapi.yaml is valid OpenAPI and every operation exists', async (t) 
       assert.ok(!(r.status === 404 && r.json.error.message === 'no such endpoint'), `${method} ${path}`);
     }
   }
-  assert.equal(operations, 25);
+  assert.equal(operations, 27);
 });

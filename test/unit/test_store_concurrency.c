@@ -15,13 +15,16 @@
 #include "store/store.h"
 
 #define CC_THREADS 8
-#define CC_CLAIMS_PER_THREAD 1300 /* 8 x 1300 = 10,400 won claims in all */
-#define CC_MAX_ATTEMPTS 200000    /* per thread: a safety stop, never reached when correct */
+#define CC_CLAIMS_TOTAL 10400 /* won claims in all, shared by the threads */
+#define CC_MAX_SECONDS 240    /* a safety stop for a hung run, never reached when correct */
 #define CC_MAX_OPEN 2             /* open calls one thread holds before it must end one */
 #define CC_AGENTS 4
 
 static char cc_dir[64];
 static char cc_path[128];
+/* Claims won by all threads: each works until the total is reached, so a thread that the
+ * scheduler starves on a loaded machine cannot make the run fall short. */
+static atomic_int cc_total_claims;
 
 static const char *const cc_config = "campaign sales\n"
                                      "number +18005550100 sales\n"
@@ -116,8 +119,12 @@ static void *cc_work(void *arg)
         cc_fail(w, err, rc);
         goto out_free_outcome;
     }
-    for (int attempt = 0; attempt < CC_MAX_ATTEMPTS && w->claims < CC_CLAIMS_PER_THREAD;
-         attempt++) {
+    time_t deadline = time(NULL) + CC_MAX_SECONDS;
+    for (int attempt = 0; atomic_load(&cc_total_claims) < CC_CLAIMS_TOTAL; attempt++) {
+        if ((attempt & 255) == 0 && time(NULL) > deadline) {
+            cc_fail(w, "safety stop: the run took too long", ERR_CONFLICT);
+            break;
+        }
         /* End one of this thread's own calls at random (always when it holds the most). */
         if (n_open == CC_MAX_OPEN || (n_open > 0 && rng_below(&rng, 2) == 0)) {
             int k = (int)rng_below(&rng, (uint64_t)n_open);
@@ -138,6 +145,7 @@ static void *cc_work(void *arg)
         }
         if (rc == 1) {
             w->claims++;
+            atomic_fetch_add(&cc_total_claims, 1);
             n_open++;
         } else {
             w->lost++;
@@ -244,6 +252,7 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
     cc_sampler sampler;
     memset(&sampler, 0, sizeof sampler);
     atomic_init(&sampler.stop, 0);
+    atomic_store(&cc_total_claims, 0);
     cr_assert_eq(pthread_create(&sampler_thread, NULL, cc_sample, &sampler), 0);
     for (int i = 0; i < CC_THREADS; i++) {
         memset(&workers[i], 0, sizeof workers[i]);
@@ -264,7 +273,7 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
                 sampler.samples);
     for (int i = 0; i < CC_THREADS; i++)
         cr_assert_eq(workers[i].errors, 0, "%s", workers[i].error);
-    cr_assert_geq(claims, CC_THREADS * CC_CLAIMS_PER_THREAD, "claims: %d", claims);
+    cr_assert_geq(claims, CC_CLAIMS_TOTAL, "claims: %d", claims);
     cr_assert_gt(lost, 0, "capacity was never reached: the test did not contend");
     cr_assert_eq(sampler.violations, 0, "%s", sampler.violation);
     cr_assert_geq(sampler.samples, 500, "only %ld samples", sampler.samples);

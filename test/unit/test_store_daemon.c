@@ -248,3 +248,39 @@ Test(store_daemon, keys_and_tokens)
     cr_assert_eq(store_auth_lookup(st, "t1", &p), ERR_NOT_FOUND);
     store_close(st);
 }
+
+/* registered_until_ms of agent `id` as stored now. */
+static int64_t sd_registered_until(store *st, const char *id)
+{
+    config *cfg = NULL;
+    cr_assert_eq(store_config_load(st, &cfg, NULL, 0), ERR_OK);
+    int i = config_find_agent(cfg, id);
+    cr_assert(i >= 0);
+    int64_t until = cfg->agents[i].registered_until_ms;
+    config_free(cfg);
+    return until;
+}
+
+Test(store_daemon, presence_and_stream_registrations_are_separate)
+{
+    store *st = sd_open(); /* a1 has a presence registration until FX_NOW + 1 h */
+    cr_assert_eq(store_agent_stream(st, "a1", FX_NOW + 15000), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), FX_NOW + 3600000);
+    /* The stream closing leaves the presence registration. */
+    cr_assert_eq(store_agent_stream(st, "a1", 0), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), FX_NOW + 3600000);
+    /* Without presence, the stream alone registers, and its end unregisters. */
+    cr_assert_eq(store_agent_unregister(st, "a1"), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), 0);
+    cr_assert_eq(store_agent_stream(st, "a1", FX_NOW + 15000), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), FX_NOW + 15000);
+    /* Clearing presence while the stream is open keeps the stream's registration. */
+    cr_assert_eq(store_agent_register(st, "a1", FX_NOW + 5000), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), FX_NOW + 15000);
+    cr_assert_eq(store_agent_unregister(st, "a1"), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), FX_NOW + 15000);
+    cr_assert_eq(store_agent_stream(st, "a1", 0), ERR_OK);
+    cr_assert_eq(sd_registered_until(st, "a1"), 0);
+    cr_assert_eq(store_agent_stream(st, "nobody", FX_NOW), ERR_NOT_FOUND);
+    store_close(st);
+}

@@ -1,0 +1,308 @@
+/* events.c -- the in-process event bus behind the SSE streams: a ring of SSE frames with
+ * sequence numbers under one mutex, and subscribers with a cursor each (see events.h). */
+#include "events.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/config.h"
+#include "http_util.h"
+
+#define EVENTS_PEND_MAX 256 /* a subscriber's control bytes: ready, lag, keepalive */
+#define EVENTS_RETRY_MS 2000
+
+static const char events_keepalive[] = ": keepalive\n\n";
+
+typedef struct {
+    unsigned long long seq; /* 0: empty */
+    char agent[CONFIG_ID_MAX];
+    bool admin;
+    char *frame; /* "id: N\nevent: TYPE\ndata: JSON\n\n" (owned) */
+    size_t len;
+} events_slot;
+
+struct events_sub {
+    events_bus *bus;
+    unsigned long long id;
+    char agent[CONFIG_ID_MAX]; /* "" for the dashboards' stream */
+    unsigned long long next;   /* sequence of the next event to look at */
+    size_t off;                /* bytes of event `next` already copied (a split frame) */
+    char pend[EVENTS_PEND_MAX];
+    size_t pend_len, pend_off;
+    bool keepalive, parked, gone;
+    events_fn park, wake;
+    void *arg;
+    events_sub *prev, *nextsub;
+};
+
+struct events_bus {
+    pthread_mutex_t lock;
+    events_slot *ring;
+    size_t cap;
+    unsigned long long base; /* sequences start after it (unique across restarts) */
+    unsigned long long head; /* sequence of the last event published, base when none */
+    unsigned long long next_sub_id;
+    bool closing;
+    events_sub *subs;
+};
+
+events_bus *events_bus_new(size_t capacity, int64_t now_ms)
+{
+    events_bus *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cap = capacity ? capacity : EVENTS_RING_DEFAULT;
+    b->ring = calloc(b->cap, sizeof *b->ring);
+    if (!b->ring) {
+        free(b);
+        return NULL;
+    }
+    b->base = b->head = (unsigned long long)(now_ms > 0 ? now_ms : 0) * 1000u;
+    pthread_mutex_init(&b->lock, NULL);
+    return b;
+}
+
+void events_bus_free(events_bus *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->cap; i++)
+        free(b->ring[i].frame);
+    free(b->ring);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+/* The oldest sequence still in the ring. Lock held. */
+static unsigned long long events_oldest(const events_bus *b)
+{
+    return b->head - b->base >= b->cap ? b->head - b->cap + 1 : b->base + 1;
+}
+
+static bool events_matches(const events_slot *slot, const events_sub *s)
+{
+    return s->agent[0] ? strcmp(slot->agent, s->agent) == 0 : slot->admin;
+}
+
+/* Appends control text to the subscriber's pending bytes if it fits. Lock held. */
+__attribute__((format(printf, 2, 3))) static void events_pend(events_sub *s, const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = sizeof s->pend - s->pend_len;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->pend + s->pend_len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < room)
+        s->pend_len += (size_t)n;
+    else
+        s->pend[s->pend_len] = '\0'; /* did not fit: dropped */
+}
+
+void events_publish(events_bus *b, const char *type, const char *agent, bool admin, json_t *data,
+                    int64_t now_ms)
+{
+    char *json = NULL, *frame = NULL;
+    if (!b || !data || !type)
+        goto out_free;
+    if (json_object_set_new(data, "type", json_string(type)) != 0 ||
+        json_object_set_new(data, "time_ms", json_integer(now_ms)) != 0)
+        goto out_free;
+    json = json_dumps(data, JSON_COMPACT);
+    if (!json)
+        goto out_free;
+    size_t cap = strlen(json) + strlen(type) + 64;
+    if (cap > EVENTS_FRAME_MAX) {
+        http_log("event_dropped", "type", type, "reason", "too_large", NULL);
+        goto out_free;
+    }
+    frame = malloc(cap);
+    if (!frame)
+        goto out_free;
+    pthread_mutex_lock(&b->lock);
+    unsigned long long seq = ++b->head;
+    events_slot *slot = &b->ring[seq % b->cap];
+    int n = snprintf(frame, cap, "id: %llu\nevent: %s\ndata: %s\n\n", seq, type, json);
+    free(slot->frame);
+    slot->seq = seq;
+    slot->frame = frame;
+    slot->len = n > 0 ? (size_t)n : 0;
+    slot->admin = admin;
+    snprintf(slot->agent, sizeof slot->agent, "%s", agent ? agent : "");
+    frame = NULL;
+    for (events_sub *s = b->subs; s; s = s->nextsub) {
+        if (s->parked && events_matches(slot, s)) {
+            s->parked = false;
+            s->wake(s->arg);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+out_free:
+    free(frame);
+    free(json);
+    json_decref(data);
+}
+
+events_sub *events_subscribe(events_bus *b, const char *agent, long long last_id, events_fn park,
+                             events_fn wake, void *arg)
+{
+    events_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->bus = b;
+    s->park = park;
+    s->wake = wake;
+    s->arg = arg;
+    snprintf(s->agent, sizeof s->agent, "%s", agent ? agent : "");
+    pthread_mutex_lock(&b->lock);
+    s->id = ++b->next_sub_id;
+    events_pend(
+        s, "retry: %d\nevent: ready\ndata: {\"type\":\"ready\",\"stream\":\"%s\",\"seq\":%llu}\n\n",
+        EVENTS_RETRY_MS, agent ? "agent" : "admin", b->head);
+    if (last_id < 0 || (unsigned long long)last_id >= b->head)
+        s->next = b->head + 1;
+    else
+        s->next = (unsigned long long)last_id + 1; /* a lag notice if it is gone (read) */
+    s->nextsub = b->subs;
+    if (b->subs)
+        b->subs->prev = s;
+    b->subs = s;
+    pthread_mutex_unlock(&b->lock);
+    return s;
+}
+
+void events_unsubscribe(events_sub *s)
+{
+    if (!s)
+        return;
+    events_bus *b = s->bus;
+    pthread_mutex_lock(&b->lock);
+    if (s->prev)
+        s->prev->nextsub = s->nextsub;
+    else
+        b->subs = s->nextsub;
+    if (s->nextsub)
+        s->nextsub->prev = s->prev;
+    pthread_mutex_unlock(&b->lock);
+    free(s);
+}
+
+unsigned long long events_sub_id(const events_sub *s)
+{
+    return s ? s->id : 0;
+}
+
+ssize_t events_read(events_sub *s, char *buf, size_t cap)
+{
+    events_bus *b = s->bus;
+    size_t n = 0;
+    pthread_mutex_lock(&b->lock);
+    if (b->closing || s->gone) {
+        pthread_mutex_unlock(&b->lock);
+        return -1;
+    }
+    unsigned long long oldest = events_oldest(b);
+    if (s->off > 0 && b->ring[s->next % b->cap].seq != s->next) {
+        /* The rest of a split frame was overwritten: end the event, skip it. */
+        events_pend(s, "\n\n");
+        s->off = 0;
+        s->next++;
+    }
+    if (s->next < oldest) {
+        /* Fell behind the ring (a slow reader, or an old Last-Event-ID). */
+        events_pend(
+            s, "event: lag\ndata: {\"type\":\"lag\",\"missed_from\":%llu,\"resume_at\":%llu}\n\n",
+            s->next, oldest);
+        s->next = oldest;
+    }
+    if (s->keepalive) {
+        events_pend(s, "%s", events_keepalive);
+        s->keepalive = false;
+    }
+    if (s->pend_off < s->pend_len) {
+        size_t k = s->pend_len - s->pend_off;
+        if (k > cap)
+            k = cap;
+        memcpy(buf, s->pend + s->pend_off, k);
+        n += k;
+        s->pend_off += k;
+        if (s->pend_off == s->pend_len)
+            s->pend_off = s->pend_len = 0;
+    }
+    while (s->pend_len == 0 && s->next <= b->head) {
+        const events_slot *slot = &b->ring[s->next % b->cap];
+        if (slot->seq != s->next || !events_matches(slot, s) || slot->len == 0) {
+            s->next++;
+            continue;
+        }
+        size_t want = slot->len - s->off;
+        if (want > cap - n) {
+            if (n > 0)
+                break;  /* whole frames when they fit: the rest on the next read */
+            want = cap; /* larger than the whole buffer: split it */
+        }
+        memcpy(buf + n, slot->frame + s->off, want);
+        n += want;
+        s->off += want;
+        if (s->off < slot->len)
+            break;
+        s->off = 0;
+        s->next++;
+    }
+    if (n == 0) {
+        s->parked = true;
+        s->park(s->arg);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return (ssize_t)n;
+}
+
+void events_tick(events_bus *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->lock);
+    for (events_sub *s = b->subs; s; s = s->nextsub) {
+        s->keepalive = true;
+        if (s->parked) {
+            s->parked = false;
+            s->wake(s->arg);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+void events_kill(events_bus *b, unsigned long long id)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->lock);
+    for (events_sub *s = b->subs; s; s = s->nextsub) {
+        if (s->id != id)
+            continue;
+        s->gone = true;
+        if (s->parked) {
+            s->parked = false;
+            s->wake(s->arg);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+void events_shutdown(events_bus *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->lock);
+    b->closing = true;
+    for (events_sub *s = b->subs; s; s = s->nextsub) {
+        if (s->parked) {
+            s->parked = false;
+            s->wake(s->arg);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+}
