@@ -565,19 +565,19 @@ int server_run(const server_options *opts)
     if (pthread_key_create(&s.key, NULL) != 0)
         goto out_free_ai;
     pthread_mutex_init(&s.lock, NULL);
+    /* Every thread started from here on (the stream ticker, the writer, the pool) inherits
+     * this mask: only sigwait below sees SIGTERM and SIGINT. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     s.bus = events_bus_new(0, http_now_ms());
     s.streams = s.bus ? sse_new(s.bus, opts->db, server_thread_store, &s) : NULL;
     if (!s.streams) {
         fprintf(stderr, "sureconnect: serve: cannot start the event streams\n");
         goto out_destroy;
     }
-    /* The pool threads inherit this mask: only sigwait below sees SIGTERM and SIGINT. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* After the mask: the writer's threads must not take SIGTERM either. */
     if (route_writer_open(opts->db, SERVER_WRITER_QUEUE, &s.writer, errbuf, sizeof errbuf) < 0) {
         fprintf(stderr, "sureconnect: serve: cannot start the call writer: %s\n", errbuf);
         goto out_destroy;
