@@ -1302,37 +1302,48 @@ static bool store_status_is_final(call_status s)
     return s == CALL_COMPLETED || s == CALL_CALLBACK || s == CALL_ABANDONED || s == CALL_FAILED;
 }
 
+/* Steps a bound "UPDATE calls ... RETURNING agent" that clears one call's claim, and when
+ * it did, gives the claim back to that agent in the same transaction (the agent may have
+ * been deleted meanwhile: then there is nothing to decrement). Resets `s`. The agent's id
+ * goes to agent[cap]. Returns 1 when a claim was released, 0 when the call held none, or a
+ * negative err_code. */
+static int store_release_claim(store *st, sqlite3_stmt *s, const char *what, char *agent,
+                               size_t cap)
+{
+    bool released = false;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        released = true;
+        store_col_copy(s, 0, agent, cap);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, what);
+    sqlite3_reset(s);
+    if (rc < 0 || !released)
+        return rc;
+    sqlite3_stmt *dec = store_stmt(st, Q_AGENT_RELEASE);
+    if (!dec)
+        return ERR_STORE;
+    sqlite3_bind_text(dec, 1, agent, -1, SQLITE_STATIC);
+    rc = store_run(st, dec, "release agent");
+    return rc < 0 ? rc : 1;
+}
+
 /* The body of store_call_end, inside its transaction. */
 static int store_call_end_locked(store *st, const char *call_id, call_status final_status,
                                  int64_t now_ms)
 {
     char agent[CONFIG_ID_MAX];
-    bool released = false;
     sqlite3_stmt *s = store_stmt(st, Q_CALL_RELEASE);
     if (!s)
         return ERR_STORE;
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, store_call_status_name(final_status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now_ms);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        released = true;
-        store_col_copy(s, 0, agent, sizeof agent);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-            ;
-    }
-    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "release call");
-    sqlite3_reset(s);
-    if (rc < 0)
+    int rc = store_release_claim(st, s, "release call", agent, sizeof agent);
+    if (rc != 0)
         return rc;
-    if (released) {
-        /* The agent may have been deleted meanwhile: then there is nothing to decrement. */
-        if (!(s = store_stmt(st, Q_AGENT_RELEASE)))
-            return ERR_STORE;
-        sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
-        rc = store_run(st, s, "release agent");
-        return rc < 0 ? rc : 1;
-    }
     /* No claim held: finish a call that is still open, leaving counts alone. */
     if (!(s = store_stmt(st, Q_CALL_FINISH)))
         return ERR_STORE;
@@ -1490,7 +1501,7 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
 {
     sqlite3_stmt *s;
     call_status status;
-    bool holds, released = false;
+    bool holds;
     if (!st || !call_id || !agent_out || agent_cap == 0)
         return ERR_INVALID;
     agent_out[0] = '\0';
@@ -1503,24 +1514,10 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
         return rc;
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now_ms);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        released = true;
-        store_col_copy(s, 0, agent_out, agent_cap);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-            ;
-    }
-    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "release call for retry");
+    rc = store_release_claim(st, s, "release call for retry", agent_out, agent_cap);
     sqlite3_finalize(s);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
-    if (released) {
-        if (!(s = store_stmt(st, Q_AGENT_RELEASE)))
-            return ERR_STORE;
-        sqlite3_bind_text(s, 1, agent_out, -1, SQLITE_STATIC);
-        rc = store_run(st, s, "release agent");
-        return rc < 0 ? rc : 1;
-    }
     rc = store_call_status_of(st, call_id, &status, &holds);
     if (rc < 0)
         return rc;
