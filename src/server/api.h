@@ -44,6 +44,23 @@ typedef bool (*api_config_edit_fn)(http_req *rq, const config *cur, json_t *doc,
 bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
                      bool conflict);
 
+/* Index of the element whose "id" is `id` in a dumped collection array, or -1. */
+int api_config_find(const json_t *arr, const char *id);
+
+/* Creating or updating one element of a top-level collection of the configuration
+ * document ("agents" or "campaigns"), as the argument of api_config_element_edit(). */
+typedef struct {
+    const char *collection; /* "agents" or "campaigns" */
+    const char *kind;       /* "agent" or "campaign", for messages */
+    const char *id;         /* the element to update; NULL to create the body as new */
+    json_t *body;           /* the request's fields (borrowed) */
+    char strip[32];         /* set by the edit: the element's path, e.g. "agents[3]" */
+} api_element;
+
+/* An api_config_edit_fn for an api_element: create appends the body (409 already_exists
+ * when its id is taken); update merges the body into the element (404 when absent). */
+bool api_config_element_edit(http_req *rq, const config *cur, json_t *doc, void *arg);
+
 /* api_calls.c: /v1/calls and /v1/callbacks. */
 void api_calls_create(http_req *rq);
 void api_calls_answered(http_req *rq);

@@ -25,20 +25,6 @@ static json_t *agents_dump(const config *cfg)
     return arr;
 }
 
-/* Index of the agent `id` in a dumped agents array, or -1. */
-static int agents_find_json(const json_t *arr, const char *id)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *x = json_string_value(json_object_get(v, "id"));
-        if (x && strcmp(x, id) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
 /* The API form of agent `a`: its settings as in the import format, plus live state. */
 static json_t *agents_json(const config_agent *a, const json_t *dumped, int64_t now_ms)
 {
@@ -72,7 +58,7 @@ static void agents_reply_one(http_req *rq, int status, const char *id, const cha
         goto out_free;
     }
     arr = agents_dump(cfg);
-    int j = arr ? agents_find_json(arr, id) : -1;
+    int j = arr ? api_config_find(arr, id) : -1;
     json_t *o =
         j < 0 ? NULL : agents_json(&cfg->agents[idx], json_array_get(arr, (size_t)j), rq->now_ms);
     if (o && event) {
@@ -125,68 +111,20 @@ void api_agents_get(http_req *rq)
 
 /* ---- create ---------------------------------------------------------------------------- */
 
-typedef struct {
-    json_t *body;
-    char strip[32];
-} agents_create_arg;
-
-static bool agents_create_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
-{
-    agents_create_arg *a = arg;
-    const char *id = json_string_value(json_object_get(a->body, "id"));
-    if (id && config_find_agent(cur, id) >= 0) {
-        http_error(rq, 409, "already_exists", "id", "agent \"%.64s\" already exists", id);
-        return false;
-    }
-    json_t *agents = json_object_get(doc, "agents");
-    snprintf(a->strip, sizeof a->strip, "agents[%zu]", json_array_size(agents));
-    if (json_array_append(agents, a->body) != 0) {
-        http_reply(rq, 500, NULL);
-        return false;
-    }
-    return true;
-}
-
 void api_agents_create(http_req *rq)
 {
-    agents_create_arg a;
-    memset(&a, 0, sizeof a);
-    a.body = http_body_object(rq, false, agents_fields);
-    if (!a.body)
+    api_element e = {"agents", "agent", NULL, NULL, ""};
+    e.body = http_body_object(rq, false, agents_fields);
+    if (!e.body)
         return;
-    /* The strip prefix is only known inside the edit; apply with a placeholder that the
-     * edit fills before validation runs. */
-    if (api_config_edit(rq, agents_create_edit, &a, a.strip, false))
-        agents_reply_one(rq, 201, json_string_value(json_object_get(a.body, "id")),
+    /* e.strip is filled by the edit, before validation reads it. */
+    if (api_config_edit(rq, api_config_element_edit, &e, e.strip, false))
+        agents_reply_one(rq, 201, json_string_value(json_object_get(e.body, "id")),
                          "agent.created");
-    json_decref(a.body);
+    json_decref(e.body);
 }
 
 /* ---- update ---------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *id;
-    json_t *body;
-    char strip[32];
-} agents_update_arg;
-
-static bool agents_update_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
-{
-    agents_update_arg *a = arg;
-    (void)cur;
-    json_t *agents = json_object_get(doc, "agents");
-    int j = agents_find_json(agents, a->id);
-    if (j < 0) {
-        http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", a->id);
-        return false;
-    }
-    snprintf(a->strip, sizeof a->strip, "agents[%d]", j);
-    if (json_object_update(json_array_get(agents, (size_t)j), a->body) != 0) {
-        http_reply(rq, 500, NULL);
-        return false;
-    }
-    return true;
-}
 
 /* An agent token may only switch its own agent between active and paused. */
 static void agents_update_self(http_req *rq, json_t *body)
@@ -222,9 +160,7 @@ static void agents_update_self(http_req *rq, json_t *body)
 
 void api_agents_update(http_req *rq)
 {
-    agents_update_arg a;
-    memset(&a, 0, sizeof a);
-    a.id = rq->params[0];
+    api_element a = {"agents", "agent", rq->params[0], NULL, ""};
     a.body = http_body_object(rq, false, agents_fields);
     if (!a.body)
         return;
@@ -237,7 +173,7 @@ void api_agents_update(http_req *rq)
         http_error(rq, 422, "invalid_input", "id", "an agent's id cannot be changed");
         goto out_free;
     }
-    if (api_config_edit(rq, agents_update_edit, &a, a.strip, false))
+    if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
         agents_reply_one(rq, 200, a.id, "agent.updated");
 out_free:
     json_decref(a.body);
@@ -250,7 +186,7 @@ static bool agents_delete_edit(http_req *rq, const config *cur, json_t *doc, voi
     const char *id = arg;
     int idx = config_find_agent(cur, id);
     json_t *agents = json_object_get(doc, "agents");
-    int j = agents_find_json(agents, id);
+    int j = api_config_find(agents, id);
     if (idx < 0 || j < 0) {
         http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", id);
         return false;

@@ -19,19 +19,6 @@ static const char *const campaigns_fields[] = {"id",
                                                "rules",
                                                NULL};
 
-/* Index of campaign `id` in a dumped campaigns array, or -1. */
-static int campaigns_find_json(const json_t *arr, const char *id)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *x = json_string_value(json_object_get(v, "id"));
-        if (x && strcmp(x, id) == 0)
-            return (int)i;
-    }
-    return -1;
-}
 
 /* Replies with the stored campaign `id` (status `status`), or with {"campaigns": [...]}
  * when id is NULL. */
@@ -50,7 +37,7 @@ static void campaigns_reply(http_req *rq, int status, const char *id)
     } else if (!id) {
         http_reply(rq, status, json_pack("{s:O}", "campaigns", arr));
     } else {
-        int j = campaigns_find_json(arr, id);
+        int j = api_config_find(arr, id);
         if (j < 0)
             http_error(rq, 404, "not_found", "id", "campaign \"%.64s\" does not exist", id);
         else
@@ -70,71 +57,27 @@ void api_campaigns_get(http_req *rq)
     campaigns_reply(rq, 200, rq->params[0]);
 }
 
-typedef struct {
-    const char *id;
-    json_t *body;
-    char strip[32];
-} campaigns_arg;
-
-static bool campaigns_create_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
-{
-    campaigns_arg *a = arg;
-    const char *id = json_string_value(json_object_get(a->body, "id"));
-    if (id && config_find_campaign(cur, id) >= 0) {
-        http_error(rq, 409, "already_exists", "id", "campaign \"%.64s\" already exists", id);
-        return false;
-    }
-    json_t *arr = json_object_get(doc, "campaigns");
-    snprintf(a->strip, sizeof a->strip, "campaigns[%zu]", json_array_size(arr));
-    if (json_array_append(arr, a->body) != 0) {
-        http_reply(rq, 500, NULL);
-        return false;
-    }
-    return true;
-}
-
 void api_campaigns_create(http_req *rq)
 {
-    campaigns_arg a;
-    memset(&a, 0, sizeof a);
-    a.body = http_body_object(rq, false, campaigns_fields);
-    if (!a.body)
+    api_element e = {"campaigns", "campaign", NULL, NULL, ""};
+    e.body = http_body_object(rq, false, campaigns_fields);
+    if (!e.body)
         return;
-    if (api_config_edit(rq, campaigns_create_edit, &a, a.strip, false))
-        campaigns_reply(rq, 201, json_string_value(json_object_get(a.body, "id")));
-    json_decref(a.body);
-}
-
-static bool campaigns_update_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
-{
-    campaigns_arg *a = arg;
-    (void)cur;
-    json_t *arr = json_object_get(doc, "campaigns");
-    int j = campaigns_find_json(arr, a->id);
-    if (j < 0) {
-        http_error(rq, 404, "not_found", "id", "campaign \"%.64s\" does not exist", a->id);
-        return false;
-    }
-    snprintf(a->strip, sizeof a->strip, "campaigns[%d]", j);
-    if (json_object_update(json_array_get(arr, (size_t)j), a->body) != 0) {
-        http_reply(rq, 500, NULL);
-        return false;
-    }
-    return true;
+    if (api_config_edit(rq, api_config_element_edit, &e, e.strip, false))
+        campaigns_reply(rq, 201, json_string_value(json_object_get(e.body, "id")));
+    json_decref(e.body);
 }
 
 void api_campaigns_update(http_req *rq)
 {
-    campaigns_arg a;
-    memset(&a, 0, sizeof a);
-    a.id = rq->params[0];
+    api_element a = {"campaigns", "campaign", rq->params[0], NULL, ""};
     a.body = http_body_object(rq, false, campaigns_fields);
     if (!a.body)
         return;
     json_t *id = json_object_get(a.body, "id");
     if (id && !(json_is_string(id) && strcmp(json_string_value(id), a.id) == 0))
         http_error(rq, 422, "invalid_input", "id", "a campaign's id cannot be changed");
-    else if (api_config_edit(rq, campaigns_update_edit, &a, a.strip, false))
+    else if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
         campaigns_reply(rq, 200, a.id);
     json_decref(a.body);
 }
@@ -144,7 +87,7 @@ static bool campaigns_delete_edit(http_req *rq, const config *cur, json_t *doc, 
     const char *id = arg;
     (void)cur;
     json_t *arr = json_object_get(doc, "campaigns");
-    int j = campaigns_find_json(arr, id);
+    int j = api_config_find(arr, id);
     if (j < 0) {
         http_error(rq, 404, "not_found", "id", "campaign \"%.64s\" does not exist", id);
         return false;

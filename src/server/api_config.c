@@ -111,3 +111,50 @@ out_free:
     config_free(cur);
     return ok;
 }
+
+int api_config_find(const json_t *arr, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *x = json_string_value(json_object_get(v, "id"));
+        if (x && id && strcmp(x, id) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+bool api_config_element_edit(http_req *rq, const config *cur, json_t *doc, void *arg)
+{
+    api_element *e = arg;
+    (void)cur;
+    json_t *arr = json_object_get(doc, e->collection);
+    int j;
+    if (!e->id) {
+        const char *id = json_string_value(json_object_get(e->body, "id"));
+        if (id && api_config_find(arr, id) >= 0) {
+            http_error(rq, 409, "already_exists", "id", "%s \"%.64s\" already exists", e->kind,
+                       id);
+            return false;
+        }
+        j = (int)json_array_size(arr);
+        if (json_array_append(arr, e->body) != 0) {
+            http_reply(rq, 500, NULL);
+            return false;
+        }
+    } else {
+        j = api_config_find(arr, e->id);
+        if (j < 0) {
+            http_error(rq, 404, "not_found", "id", "%s \"%.64s\" does not exist", e->kind,
+                       e->id);
+            return false;
+        }
+        if (json_object_update(json_array_get(arr, (size_t)j), e->body) != 0) {
+            http_reply(rq, 500, NULL);
+            return false;
+        }
+    }
+    snprintf(e->strip, sizeof e->strip, "%s[%d]", e->collection, j);
+    return true;
+}
