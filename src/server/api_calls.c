@@ -451,7 +451,7 @@ void api_calls_callbacks_list(http_req *rq)
 {
     store_callback_filter f;
     store_callback *rows = NULL;
-    long long limit, cursor;
+    long long limit, cursor, since;
     int n = 0;
     memset(&f, 0, sizeof f);
     const char *status = rq->query(rq->conn, "status");
@@ -467,9 +467,11 @@ void api_calls_callbacks_list(http_req *rq)
     }
     if (!calls_query_id(rq, "campaign", f.campaign, sizeof f.campaign) ||
         !http_query_int(rq, "limit", CALLS_PAGE_DEFAULT, 1, CALLS_PAGE_MAX, &limit) ||
-        !http_query_int(rq, "cursor", 0, 1, 1LL << 53, &cursor))
+        !http_query_int(rq, "cursor", 0, 1, 1LL << 53, &cursor) ||
+        !http_query_int(rq, "since", 0, 0, 1LL << 53, &since))
         return;
     f.before_id = cursor;
+    f.since_ms = since;
     f.limit = (int)limit + 1;
     int rc = store_callback_list(rq->st, &f, &rows, &n);
     if (rc < 0) {

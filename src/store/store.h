@@ -167,11 +167,13 @@ typedef struct {
 int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n);
 
 /* Filters of store_callback_list: open is 1 (open only), 0 (done only) or -1 (any); rows
- * come newest first; `before_id` > 0 lists only ids below it. */
+ * come newest first; `before_id` > 0 lists only ids below it; `since_ms` > 0 lists only
+ * callbacks created or attempted again at or after that time. */
 typedef struct {
     int open;
     char campaign[CONFIG_ID_MAX];
     long long before_id;
+    int64_t since_ms;
     int limit; /* 1..1000 */
 } store_callback_filter;
 

@@ -1659,7 +1659,8 @@ int store_callback_list(store *st, const store_callback_filter *f, store_callbac
     int rc = store_prep(st,
                         "SELECT " STORE_CALLBACK_COLS " FROM callbacks"
                         " WHERE (?1 < 0 OR open = ?1) AND (?2 = '' OR campaign = ?2)"
-                        " AND (?3 <= 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                        " AND (?3 <= 0 OR id < ?3) AND (?5 <= 0 OR updated_ms >= ?5)"
+                        " ORDER BY id DESC LIMIT ?4",
                         &s);
     if (rc < 0)
         return rc;
@@ -1667,6 +1668,7 @@ int store_callback_list(store *st, const store_callback_filter *f, store_callbac
     sqlite3_bind_text(s, 2, f->campaign, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, f->before_id);
     sqlite3_bind_int(s, 4, f->limit);
+    sqlite3_bind_int64(s, 5, f->since_ms);
     rows = calloc((size_t)f->limit, sizeof *rows);
     if (!rows) {
         rc = store_nomem(st);

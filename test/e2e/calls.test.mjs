@@ -104,6 +104,14 @@ test('nobody free gives a callback with the friendly message; repeats bump it', 
   assert.equal(one.attempts, 2);
   assert.equal(one.reason, 'no_agents');
   assert.equal(one.status, 'open');
+  // since: created or attempted again at or after the given time (Unix ms).
+  const recent = await srv.request('GET', `/v1/callbacks?campaign=solo&since=${one.updated_ms}`);
+  assert.deepEqual(recent.json.callbacks.map((c) => c.id), [one.id]);
+  const later = await srv.request('GET', `/v1/callbacks?campaign=solo&since=${one.updated_ms + 1}`);
+  assert.equal(later.json.callbacks.length, 0);
+  const badSince = await srv.request('GET', '/v1/callbacks?since=yesterday');
+  assert.equal(badSince.status, 400);
+  assert.equal(badSince.json.error.field, 'since');
 
   // No-answer on the only agent: the call turns into a callback too.
   const fail = await srv.request('POST', `/v1/calls/${busy.json.call_id}/no-answer`);
