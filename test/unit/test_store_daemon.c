@@ -177,7 +177,7 @@ Test(store_daemon, callbacks_list_and_complete)
     snprintf(cb.reason, sizeof cb.reason, "no_agents");
     cb.created_ms = FX_NOW;
     cr_assert_eq(store_callback_upsert(st, &cb), ERR_OK);
-    store_callback_filter f = {1, "", 0, 10};
+    store_callback_filter f = {.open = 1, .campaign = "", .before_id = 0, .limit = 10};
     store_callback *rows = NULL;
     int n = 0;
     cr_assert_eq(store_callback_list(st, &f, &rows, &n), ERR_OK);
