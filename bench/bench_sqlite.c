@@ -143,9 +143,9 @@ static void *bench_worker_run(void *arg)
                 {bench_numbers[(i + k) % 3], bench_callers[(i + k) % 6], NULL, NULL, 0},
                 NULL,
                 w->now++};
-        int rc = n == 1 ? callflow_route(st, &reqs[0].call, NULL, reqs[0].now_ms, &rng, false,
-                                         &o[0])
-                        : callflow_route_batch(st, reqs, n, &rng, o);
+        int rc = n == 1
+                     ? callflow_route(st, &reqs[0].call, NULL, reqs[0].now_ms, &rng, false, &o[0])
+                     : callflow_route_batch(st, reqs, n, &rng, o);
         if (rc < 0) {
             fprintf(stderr, "bench_sqlite: route failed\n");
             goto out;
@@ -163,15 +163,19 @@ out:
 
 /* Routes BENCH_ROUTES calls split over `threads` threads, `batch` calls per transaction;
  * returns routes/s, or -1. */
-static double bench_round(const char *path, int threads, int batch, int64_t *now,
-                          int *connects)
+static double bench_round(const char *path, int threads, int batch, int64_t *now, int *connects)
 {
     pthread_t tid[BENCH_MAX_THREADS];
     bench_worker w[BENCH_MAX_THREADS];
     double t0 = bench_seconds();
     for (int i = 0; i < threads; i++) {
-        w[i] = (bench_worker){path, BENCH_ROUTES / threads, batch, (uint64_t)*now + (uint64_t)i,
-                              *now + (int64_t)i * BENCH_ROUTES, 0, 1};
+        w[i] = (bench_worker){path,
+                              BENCH_ROUTES / threads,
+                              batch,
+                              (uint64_t)*now + (uint64_t)i,
+                              *now + (int64_t)i * BENCH_ROUTES,
+                              0,
+                              1};
         if (pthread_create(&tid[i], NULL, bench_worker_run, &w[i]) != 0)
             return -1;
     }

@@ -123,7 +123,8 @@ static json_t *route_json_rule(route_json_ctx *cx, const config *cfg, const rout
     route_json_set(cx, o, "mode", json_string_nocheck(config_mode_name(rule->mode)));
     route_json_set(cx, o, "verdict", json_string_nocheck(router_rule_verdict_name(tr->verdict)));
     if (tr->verdict == RULE_STATE_MISMATCH)
-        route_json_set(cx, o, "detail", json_string_nocheck(t->caller_state ? t->caller_state : "unknown"));
+        route_json_set(cx, o, "detail",
+                       json_string_nocheck(t->caller_state ? t->caller_state : "unknown"));
     else if (tr->verdict == RULE_CATEGORY_MISMATCH)
         route_json_set(cx, o, "detail", route_json_str(t->category[0] ? t->category : "none"));
     json_t *members = json_array();
@@ -131,7 +132,8 @@ static json_t *route_json_rule(route_json_ctx *cx, const config *cfg, const rout
         const trace_member *m = &t->members[tr->first_member + k];
         json_t *mo = json_object();
         route_json_set(cx, mo, "agent", route_json_str(route_json_agent_id(cfg, m->agent)));
-        route_json_set(cx, mo, "verdict", json_string_nocheck(router_member_verdict_name(m->verdict)));
+        route_json_set(cx, mo, "verdict",
+                       json_string_nocheck(router_member_verdict_name(m->verdict)));
         json_t *detail = route_json_member_detail(t, m);
         if (detail)
             route_json_set(cx, mo, "detail", detail);
@@ -243,7 +245,8 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
     char summary[ROUTE_JSON_SUMMARY_MAX];
     route_json_summary(cfg, r, summary, sizeof(summary));
     route_json_set(&cx, o, "action", json_string_nocheck(router_action_name(r->action)));
-    route_json_set(&cx, o, "outcome", json_string_nocheck(router_action_name(route_json_outcome(r))));
+    route_json_set(&cx, o, "outcome",
+                   json_string_nocheck(router_action_name(route_json_outcome(r))));
     route_json_set(&cx, o, "summary", route_json_str(summary));
     route_json_set(&cx, o, "to", route_json_number(&cx, &t->to));
     route_json_set(&cx, o, "from", route_json_number(&cx, &t->from));
@@ -268,7 +271,8 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
     bool decided = t->decided_rule >= 0 && t->decided_rule < cfg->n_rules;
     route_json_set(&cx, o, "decided_rule",
                    decided ? route_json_str(cfg->rules[t->decided_rule].id) : json_null());
-    route_json_set(&cx, o, "mode", decided ? json_string_nocheck(config_mode_name(t->mode)) : json_null());
+    route_json_set(&cx, o, "mode",
+                   decided ? json_string_nocheck(config_mode_name(t->mode)) : json_null());
     route_json_set(&cx, o, "pick", route_json_str(route_json_agent_id(cfg, t->pick)));
 
     json_t *cands = json_array();

@@ -5,19 +5,19 @@
 
 /* Why an area code gives a US state, or why it does not. */
 typedef enum {
-    AREACODE_STATE = 0,      /* a state, DC or territory: info.state is set */
+    AREACODE_STATE = 0, /* a state, DC or territory: info.state is set */
     AREACODE_CANADA,
     AREACODE_CARIBBEAN,
     AREACODE_TOLL_FREE,
     AREACODE_PREMIUM,
     AREACODE_NON_GEOGRAPHIC,
     AREACODE_NOT_IN_SERVICE,
-    AREACODE_INVALID         /* not three digits 2-9xx, or not a NANP code */
+    AREACODE_INVALID /* not three digits 2-9xx, or not a NANP code */
 } areacode_reason;
 
 /* Result of a lookup. Strings point into static storage. */
 typedef struct {
-    char npa[4];           /* the three digits looked up ("" when not three digits) */
+    char npa[4]; /* the three digits looked up ("" when not three digits) */
     areacode_reason reason;
     const char *state;     /* USPS code when reason == AREACODE_STATE, else NULL */
     const char *time_zone; /* NANPA's time zone letters ("E", "CM", ...), "" when none */

@@ -72,8 +72,8 @@ config *config_clone(const config *cfg)
     c->caps_rules = cfg->n_rules;
     /* Rules own their members: copy each, counting only those copied so free stays exact. */
     for (int i = 0; i < cfg->n_rules; i++) {
-        c->rules[i].members = config_dup_array(cfg->rules[i].members, cfg->rules[i].n_members,
-                                               sizeof(config_member));
+        c->rules[i].members =
+            config_dup_array(cfg->rules[i].members, cfg->rules[i].n_members, sizeof(config_member));
         c->n_rules = i + 1;
         if (cfg->rules[i].n_members && !c->rules[i].members)
             goto out_free;
@@ -279,8 +279,8 @@ static bool config_valid_slug(const char *s, size_t max, bool (*ok)(char))
 
 static bool config_id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 static bool config_category_char(char c)

@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONFIG_ID_MAX 64        /* user slug ids: [A-Za-z0-9_.-], 1..63 chars */
-#define CONFIG_NAME_MAX 128     /* display names, 1..127 bytes of UTF-8 */
-#define CONFIG_CATEGORY_MAX 32  /* category slugs: [a-z0-9_], 1..31 chars */
+#define CONFIG_ID_MAX 64         /* user slug ids: [A-Za-z0-9_.-], 1..63 chars */
+#define CONFIG_NAME_MAX 128      /* display names, 1..127 bytes of UTF-8 */
+#define CONFIG_CATEGORY_MAX 32   /* category slugs: [a-z0-9_], 1..31 chars */
 #define CONFIG_MAX_CATEGORIES 64 /* distinct categories per configuration (bit masks) */
-#define CONFIG_E164_MAX 17      /* "+" and up to 15 digits, NUL */
-#define CONFIG_TEXT_MAX 512     /* friendly message, URLs, softphone address */
+#define CONFIG_E164_MAX 17       /* "+" and up to 15 digits, NUL */
+#define CONFIG_TEXT_MAX 512      /* friendly message, URLs, softphone address */
 
 /* Agent status (SPEC 2). */
 typedef enum { AGENT_ACTIVE = 0, AGENT_PAUSED, AGENT_DEACTIVATED } agent_status;
@@ -27,10 +27,10 @@ typedef struct {
     char id[CONFIG_ID_MAX];
     char name[CONFIG_NAME_MAX];
     agent_status status;
-    int max_concurrent;          /* >= 1 */
-    int active_calls;            /* live: calls currently holding a claim on this agent */
-    uint64_t states;             /* licensed states as a states_mask(); 0 = all states */
-    uint64_t categories;         /* bit i = config.categories[i]; 0 = all categories */
+    int max_concurrent;  /* >= 1 */
+    int active_calls;    /* live: calls currently holding a claim on this agent */
+    uint64_t states;     /* licensed states as a states_mask(); 0 = all states */
+    uint64_t categories; /* bit i = config.categories[i]; 0 = all categories */
     softphone_type softphone;
     char softphone_address[CONFIG_TEXT_MAX];
     int64_t registered_until_ms; /* live: softphone registration expiry; 0 = never registered */
@@ -48,15 +48,15 @@ typedef struct {
 typedef struct {
     char id[CONFIG_ID_MAX]; /* unique within the configuration */
     char name[CONFIG_NAME_MAX];
-    int campaign;           /* index into config.campaigns */
-    int position;           /* evaluation order within the campaign, ascending */
+    int campaign; /* index into config.campaigns */
+    int position; /* evaluation order within the campaign, ascending */
     bool enabled;
-    uint64_t states;        /* states_mask(); 0 = any state */
-    uint64_t categories;    /* category bits; 0 = any category */
+    uint64_t states;     /* states_mask(); 0 = any state */
+    uint64_t categories; /* category bits; 0 = any category */
     dist_mode mode;
     config_member *members; /* owned; in the rule's order */
     int n_members;
-    int rr_last_agent;      /* live: agent index that took this rule's previous call, -1 none */
+    int rr_last_agent; /* live: agent index that took this rule's previous call, -1 none */
 } config_rule;
 
 /* A campaign (SPEC 2). */
@@ -66,11 +66,11 @@ typedef struct {
     char default_category[CONFIG_CATEGORY_MAX]; /* "" = none */
     int ring_timeout_s;                         /* default 20 */
     bool queue_enabled;
-    int queue_max_size;                         /* default 50 */
-    int queue_max_wait_s;                       /* default 300 */
-    char hold_music_url[CONFIG_TEXT_MAX];       /* "" = provider default */
+    int queue_max_size;                   /* default 50 */
+    int queue_max_wait_s;                 /* default 300 */
+    char hold_music_url[CONFIG_TEXT_MAX]; /* "" = provider default */
     char friendly_message[CONFIG_TEXT_MAX];
-    char discord_webhook_url[CONFIG_TEXT_MAX];  /* "" = use the global webhook */
+    char discord_webhook_url[CONFIG_TEXT_MAX]; /* "" = use the global webhook */
 } config_campaign;
 
 /* A tracking number: E.164, one campaign, optionally a category of its own. */
@@ -86,14 +86,14 @@ typedef struct config {
     int n_campaigns;
     config_number *numbers; /* kept sorted by number once config_finish() ran */
     int n_numbers;
-    config_rule *rules;     /* kept sorted by (campaign, position) once config_finish() ran */
+    config_rule *rules; /* kept sorted by (campaign, position) once config_finish() ran */
     int n_rules;
     config_agent *agents;
     int n_agents;
     char categories[CONFIG_MAX_CATEGORIES][CONFIG_CATEGORY_MAX]; /* interned slugs */
     int n_categories;
     int caps_campaigns, caps_numbers, caps_rules, caps_agents; /* allocated sizes */
-    int *agents_by_id; /* agent indexes sorted by id, built by config_finish() */
+    int *agents_by_id;  /* agent indexes sorted by id, built by config_finish() */
     int n_agents_by_id; /* n_agents when agents_by_id was built */
 } config;
 

@@ -5,13 +5,13 @@
 
 typedef enum {
     ERR_OK = 0,
-    ERR_INVALID = -1,     /* "invalid_input": a value is malformed or out of range */
-    ERR_NOT_FOUND = -2,   /* "not_found": an id that does not exist */
-    ERR_CONFLICT = -3,    /* "conflict": the change contradicts the current state */
-    ERR_NOMEM = -4,       /* "out_of_memory" */
-    ERR_STORE = -5,       /* "storage_error": the database failed (detail in the message) */
-    ERR_IO = -6,          /* "io_error": a file could not be read or written */
-    ERR_UNSUPPORTED = -7  /* "unsupported": a feature or store URL this build lacks */
+    ERR_INVALID = -1,    /* "invalid_input": a value is malformed or out of range */
+    ERR_NOT_FOUND = -2,  /* "not_found": an id that does not exist */
+    ERR_CONFLICT = -3,   /* "conflict": the change contradicts the current state */
+    ERR_NOMEM = -4,      /* "out_of_memory" */
+    ERR_STORE = -5,      /* "storage_error": the database failed (detail in the message) */
+    ERR_IO = -6,         /* "io_error": a file could not be read or written */
+    ERR_UNSUPPORTED = -7 /* "unsupported": a feature or store URL this build lacks */
 } err_code;
 
 /* Stable code string of an error ("invalid_input", ...); "unknown" for anything else. */

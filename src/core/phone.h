@@ -15,7 +15,7 @@ typedef enum {
     PHONE_RESTRICTED, /* "restricted", "blocked", "withheld" ... */
     PHONE_TOO_SHORT,
     PHONE_TOO_LONG,
-    PHONE_INVALID     /* letters or characters that have no place in a number */
+    PHONE_INVALID /* letters or characters that have no place in a number */
 } phone_status;
 
 /* A normalised number. e164 is "" unless status is PHONE_OK or PHONE_NOT_NANP; npa is the

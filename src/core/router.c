@@ -27,9 +27,9 @@ typedef struct {
 static const char *const router_action_names[] = {"connect", "no_agent", "reject"};
 static const char *const router_category_source_names[] = {"call", "tracking_number",
                                                            "campaign_default", "none"};
-static const char *const router_rule_verdict_names[] = {
-    "decided", "no_available_member", "disabled", "state_mismatch", "category_mismatch",
-    "overflow"};
+static const char *const router_rule_verdict_names[] = {"decided",           "no_available_member",
+                                                        "disabled",          "state_mismatch",
+                                                        "category_mismatch", "overflow"};
 static const char *const router_member_verdict_names[] = {"available",
                                                           "paused",
                                                           "deactivated",

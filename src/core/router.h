@@ -16,9 +16,9 @@
 
 /* An inbound call as the router sees it. */
 typedef struct {
-    const char *to;       /* dialled number, any accepted format */
-    const char *from;     /* caller ID, any format, may be NULL or "anonymous" */
-    const char *category; /* explicit category (IVR choice) or NULL */
+    const char *to;           /* dialled number, any accepted format */
+    const char *from;         /* caller ID, any format, may be NULL or "anonymous" */
+    const char *category;     /* explicit category (IVR choice) or NULL */
     const char *const *tried; /* agent ids already tried for this call (SPEC 3.8) */
     int n_tried;
 } router_call;
@@ -31,17 +31,22 @@ typedef enum {
 } route_action;
 
 /* Where the call's category came from (SPEC 3.1). */
-typedef enum { CATEGORY_FROM_CALL = 0, CATEGORY_FROM_NUMBER, CATEGORY_FROM_CAMPAIGN, CATEGORY_NONE } category_source;
+typedef enum {
+    CATEGORY_FROM_CALL = 0,
+    CATEGORY_FROM_NUMBER,
+    CATEGORY_FROM_CAMPAIGN,
+    CATEGORY_NONE
+} category_source;
 
 /* Why a rule was or was not used. */
 typedef enum {
-    RULE_DECIDED = 0,      /* matched and had an available member: it decides the call */
-    RULE_NO_AVAILABLE,     /* matched, but no member was available: overflow to later rules */
+    RULE_DECIDED = 0,  /* matched and had an available member: it decides the call */
+    RULE_NO_AVAILABLE, /* matched, but no member was available: overflow to later rules */
     RULE_DISABLED,
-    RULE_STATE_MISMATCH,   /* also used when the caller's state is unknown */
+    RULE_STATE_MISMATCH, /* also used when the caller's state is unknown */
     RULE_CATEGORY_MISMATCH,
-    RULE_OVERFLOW          /* matched after the deciding rule with an available member: its
-                            * members not already listed are appended as fallbacks */
+    RULE_OVERFLOW /* matched after the deciding rule with an available member: its
+                   * members not already listed are appended as fallbacks */
 } rule_verdict;
 
 /* Why a member was or was not available (SPEC 3.4), in the order they are checked. */
@@ -89,20 +94,20 @@ typedef struct {
  * must outlive the result while the trace is rendered. */
 typedef struct {
     phone_number to, from;
-    areacode_info area;        /* lookup of from.npa; reason INVALID when no NPA */
-    const char *caller_state;  /* USPS code or NULL when unknown */
+    areacode_info area;                 /* lookup of from.npa; reason INVALID when no NPA */
+    const char *caller_state;           /* USPS code or NULL when unknown */
     char category[CONFIG_CATEGORY_MAX]; /* "" when none */
     category_source category_from;
-    int campaign;              /* -1 when rejected */
-    int number;                /* index into config.numbers, -1 when unknown */
+    int campaign; /* -1 when rejected */
+    int number;   /* index into config.numbers, -1 when unknown */
     trace_rule *rules;
     int n_rules, cap_rules;
     trace_member *members;
     int n_members, cap_members;
-    int decided_rule;          /* index into config.rules, -1 when none */
-    dist_mode mode;            /* of the deciding rule */
-    int pick;                  /* agent index of candidates[0], -1 when none */
-    trace_claim *claims;       /* appended by the claim loop */
+    int decided_rule;    /* index into config.rules, -1 when none */
+    dist_mode mode;      /* of the deciding rule */
+    int pick;            /* agent index of candidates[0], -1 when none */
+    trace_claim *claims; /* appended by the claim loop */
     int n_claims, cap_claims;
 } route_trace;
 

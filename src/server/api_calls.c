@@ -152,8 +152,7 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
     if (v->has_agent) {
         json_decref(agent);
         agent = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", v->agent_id, "name", v->agent_name,
-                          "softphone", "type", v->softphone_type, "address",
-                          v->softphone_address);
+                          "softphone", "type", v->softphone_type, "address", v->softphone_address);
     }
     if (action == SERVER_ACTION_CALLBACK) {
         message = v->has_campaign ? v->friendly_message : NULL;
@@ -166,14 +165,13 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
              "state", row->caller_state[0] ? row->caller_state : NULL, "category",
              row->category[0] ? row->category : NULL, "outcome", calls_action_name(action), "agent",
              row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
-    reply = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
-                      "action", calls_action_name(action), "status",
-                      store_call_status_name(row->status), "agent", agent, "rule",
-                      calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign),
-                      "caller_state", calls_str_or_null(row->caller_state), "category",
-                      calls_str_or_null(row->category), "message", calls_str_or_null(message),
-                      "callback_id",
-                      o->callback_id > 0 ? json_integer(o->callback_id) : json_null());
+    reply = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id, "action",
+        calls_action_name(action), "status", store_call_status_name(row->status), "agent", agent,
+        "rule", calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign),
+        "caller_state", calls_str_or_null(row->caller_state), "category",
+        calls_str_or_null(row->category), "message", calls_str_or_null(message), "callback_id",
+        o->callback_id > 0 ? json_integer(o->callback_id) : json_null());
     calls_reply_with_trace(rq, status, reply, row->trace_json);
 }
 
@@ -225,8 +223,8 @@ void api_calls_create(http_req *rq)
     int rc;
     if (rq->writer) {
         /* Group commit: answered once the call is committed with others. */
-        rc = route_writer_route(rq->writer, &call, external_id ? external_id : "", rq->now_ms,
-                                &out, &view);
+        rc = route_writer_route(rq->writer, &call, external_id ? external_id : "", rq->now_ms, &out,
+                                &view);
     } else {
         rc = callflow_route(rq->st, &call, external_id ? external_id : "", rq->now_ms, rq->rng,
                             false, &out);

@@ -19,7 +19,6 @@ static const char *const campaigns_fields[] = {"id",
                                                "rules",
                                                NULL};
 
-
 /* Replies with the stored campaign `id` (status `status`), or with {"campaigns": [...]}
  * when id is NULL. */
 static void campaigns_reply(http_req *rq, int status, const char *id)

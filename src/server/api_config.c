@@ -134,8 +134,7 @@ bool api_config_element_edit(http_req *rq, const config *cur, json_t *doc, void 
     if (!e->id) {
         const char *id = json_string_value(json_object_get(e->body, "id"));
         if (id && api_config_find(arr, id) >= 0) {
-            http_error(rq, 409, "already_exists", "id", "%s \"%.64s\" already exists", e->kind,
-                       id);
+            http_error(rq, 409, "already_exists", "id", "%s \"%.64s\" already exists", e->kind, id);
             return false;
         }
         j = (int)json_array_size(arr);
@@ -146,8 +145,7 @@ bool api_config_element_edit(http_req *rq, const config *cur, json_t *doc, void 
     } else {
         j = api_config_find(arr, e->id);
         if (j < 0) {
-            http_error(rq, 404, "not_found", "id", "%s \"%.64s\" does not exist", e->kind,
-                       e->id);
+            http_error(rq, 404, "not_found", "id", "%s \"%.64s\" does not exist", e->kind, e->id);
             return false;
         }
         if (json_object_update(json_array_get(arr, (size_t)j), e->body) != 0) {

@@ -36,16 +36,16 @@ typedef struct {
     const rng_source *rng;    /* this thread's random source */
     struct server_metrics *metrics;
     struct route_writer *writer; /* group commit of routes and ends; NULL: route directly */
-    store_principal who; /* the authenticated caller (kind 0 on public routes) */
+    store_principal who;         /* the authenticated caller (kind 0 on public routes) */
     int64_t now_ms;
     http_query_fn query;
     void *conn;
     /* out */
     int status;
-    json_t *reply;         /* JSON body (owned), or NULL */
-    char *text;            /* a non-JSON body (owned, malloc'd), or NULL */
-    const char *text_type; /* its content type */
-    char error_code[40];   /* for the request log: the error code answered, "" none */
+    json_t *reply;             /* JSON body (owned), or NULL */
+    char *text;                /* a non-JSON body (owned, malloc'd), or NULL */
+    const char *text_type;     /* its content type */
+    char error_code[40];       /* for the request log: the error code answered, "" none */
     struct events_bus *events; /* where handlers publish events for the SSE streams */
     bool stream;               /* set by a stream handler: answer with an event stream */
     const char *stream_agent;  /* the agent of that stream, NULL for the dashboards' one */

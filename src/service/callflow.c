@@ -77,8 +77,7 @@ static void callflow_fill_call(const config *cfg, const route_result *r, const r
 /* Claims the candidates in order until one is won; records every attempt in the trace and
  * moves a round-robin rule's cursor in the same transaction. Returns the index of the won
  * candidate, or -1 when every claim lost or on error (then *err is the negative err_code). */
-static int callflow_claim(store *st, const config *cfg, route_result *r, int64_t now_ms,
-                          int *err)
+static int callflow_claim(store *st, const config *cfg, route_result *r, int64_t now_ms, int *err)
 {
     *err = ERR_OK;
     for (int i = 0; i < r->n_candidates; i++) {
@@ -121,8 +120,8 @@ static void callflow_outcome_reset(callflow_outcome *o)
  * claim, tried list, trace); the caller then inserts or updates the row. A won claim is
  * applied to `cfg` too (count, last assignment, cursor) so later calls routed against the
  * same snapshot see it. Returns ERR_OK or a negative err_code (the caller rolls back). */
-static int callflow_apply_locked(store *st, config *cfg, const router_call *call,
-                                 int64_t now_ms, callflow_outcome *out)
+static int callflow_apply_locked(store *st, config *cfg, const router_call *call, int64_t now_ms,
+                                 callflow_outcome *out)
 {
     route_result *r = &out->result;
     store_call *row = &out->call;
@@ -256,8 +255,8 @@ int callflow_route_batch(store *st, const callflow_request *reqs, int n, const r
     if (rc < 0)
         goto out_free;
     for (int i = 0; i < n && rc == ERR_OK; i++)
-        rc = callflow_route_locked(st, cfg, &reqs[i].call, reqs[i].external_id, reqs[i].now_ms,
-                                   rng, &outs[i]);
+        rc = callflow_route_locked(st, cfg, &reqs[i].call, reqs[i].external_id, reqs[i].now_ms, rng,
+                                   &outs[i]);
     if (rc == ERR_OK)
         rc = store_commit(st);
     if (rc < 0) {

@@ -19,8 +19,14 @@ typedef struct store store;
 
 /* Call status (SPEC 2). */
 typedef enum {
-    CALL_ROUTING = 0, CALL_RINGING, CALL_CONNECTED, CALL_QUEUED,
-    CALL_COMPLETED, CALL_CALLBACK, CALL_ABANDONED, CALL_FAILED
+    CALL_ROUTING = 0,
+    CALL_RINGING,
+    CALL_CONNECTED,
+    CALL_QUEUED,
+    CALL_COMPLETED,
+    CALL_CALLBACK,
+    CALL_ABANDONED,
+    CALL_FAILED
 } call_status;
 
 /* A call row. trace_json and tried_json are owned by the struct (free with
@@ -28,18 +34,18 @@ typedef enum {
 typedef struct {
     char id[STORE_CALL_ID_MAX];
     char external_id[CONFIG_ID_MAX * 2];
-    char campaign[CONFIG_ID_MAX];         /* "" when the tracking number is unknown */
+    char campaign[CONFIG_ID_MAX];              /* "" when the tracking number is unknown */
     char tracking_number[CONFIG_E164_MAX * 2]; /* E.164, or the raw input when invalid */
-    char caller[CONFIG_E164_MAX * 2];     /* E.164, or the raw caller ID (e.g. "anonymous") */
-    char caller_state[3];                 /* "" when unknown */
+    char caller[CONFIG_E164_MAX * 2];          /* E.164, or the raw caller ID (e.g. "anonymous") */
+    char caller_state[3];                      /* "" when unknown */
     char category[CONFIG_CATEGORY_MAX];
     call_status status;
-    char agent[CONFIG_ID_MAX];            /* agent holding or last holding the call, "" none */
+    char agent[CONFIG_ID_MAX]; /* agent holding or last holding the call, "" none */
     char rule[CONFIG_ID_MAX];
-    bool holds_claim;                     /* true while the call counts on agent's active_calls */
+    bool holds_claim; /* true while the call counts on agent's active_calls */
     int64_t created_ms, updated_ms, ended_ms; /* ended_ms 0 while open */
-    char *tried_json;                     /* JSON array of agent ids already tried */
-    char *trace_json;                     /* the routing trace (SPEC 3.6) */
+    char *tried_json;                         /* JSON array of agent ids already tried */
+    char *trace_json;                         /* the routing trace (SPEC 3.6) */
 } store_call;
 
 /* A callback (SPEC 2, 3.7). */
@@ -51,7 +57,7 @@ typedef struct {
     char caller[CONFIG_E164_MAX * 2];
     char caller_state[3];
     char category[CONFIG_CATEGORY_MAX];
-    char reason[32];                      /* "no_agents", "queue_full", "queue_timeout", "abandoned" */
+    char reason[32]; /* "no_agents", "queue_full", "queue_timeout", "abandoned" */
     bool open;
     char completed_by[CONFIG_ID_MAX];
     int attempts;
@@ -86,7 +92,8 @@ int store_config_load(store *st, config **out, char *errbuf, size_t errlen);
 
 /* Agent changes. status < 0 keeps the status; max_concurrent <= 0 keeps the limit.
  * Return ERR_NOT_FOUND for an unknown id. */
-int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms);
+int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent,
+                    int64_t now_ms);
 
 /* An agent has two registrations (migration 5): the presence one (store_agent_register,
  * expiring at until_ms; store_agent_unregister clears it) and the event stream one
@@ -207,7 +214,7 @@ typedef enum { STORE_PRINCIPAL_ADMIN = 1, STORE_PRINCIPAL_AGENT } store_principa
 
 typedef struct {
     store_principal_kind kind;
-    long long id;             /* key or token row id */
+    long long id;               /* key or token row id */
     char name[CONFIG_NAME_MAX]; /* the admin key's name */
     char agent[CONFIG_ID_MAX];  /* the agent of an agent token */
 } store_principal;

@@ -1492,7 +1492,8 @@ int store_call_answer(store *st, const char *call_id, int64_t now_ms)
         return rc;
     if (status == CALL_CONNECTED)
         return 0;
-    snprintf(st->err, sizeof st->err, "the call is %s, not ringing", store_call_status_name(status));
+    snprintf(st->err, sizeof st->err, "the call is %s, not ringing",
+             store_call_status_name(status));
     return ERR_CONFLICT;
 }
 
@@ -1521,7 +1522,8 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
     rc = store_call_status_of(st, call_id, &status, &holds);
     if (rc < 0)
         return rc;
-    snprintf(st->err, sizeof st->err, "the call is %s, not ringing", store_call_status_name(status));
+    snprintf(st->err, sizeof st->err, "the call is %s, not ringing",
+             store_call_status_name(status));
     return ERR_CONFLICT;
 }
 
@@ -1626,7 +1628,7 @@ out_finalize:
 }
 
 #define STORE_CALLBACK_COLS                                                                        \
-    "id, call_id, campaign, tracking_number, caller, caller_state, category, reason, open,"       \
+    "id, call_id, campaign, tracking_number, caller, caller_state, category, reason, open,"        \
     " completed_by, attempts, created_ms, updated_ms"
 
 static void store_callback_row(sqlite3_stmt *s, store_callback *cb)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "claim_sampler.h"
 #include "router_fixture.h"
 #include "server/route_writer.h"
 #include "service/callflow.h"
@@ -42,13 +43,6 @@ typedef struct {
     char error[256];
     char (*ids)[STORE_CALL_ID_MAX]; /* every call id this thread was answered */
 } rw_worker;
-
-typedef struct {
-    atomic_int stop;
-    long samples;
-    int violations;
-    char violation[256];
-} rw_sampler;
 
 static void rw_fail(rw_worker *w, const char *what, int rc)
 {
@@ -139,43 +133,6 @@ static void *rw_work(void *arg)
     return NULL;
 }
 
-/* Samples every agent's count against its limit and the claims its calls hold. */
-static void *rw_sample(void *arg)
-{
-    rw_sampler *s = arg;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_open_v2(rw_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT a.id, a.active_calls, a.max_concurrent,"
-                           " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
-                           "  AND c.holds_claim = 1) FROM agents a",
-                           -1, &q, NULL) != SQLITE_OK) {
-        s->violations++;
-        snprintf(s->violation, sizeof s->violation, "sampler: %s", sqlite3_errmsg(db));
-        goto out_close;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    while (!atomic_load(&s->stop)) {
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            int active = sqlite3_column_int(q, 1), max = sqlite3_column_int(q, 2);
-            int held = sqlite3_column_int(q, 3);
-            if ((active < 0 || active > max || active != held) && s->violations++ == 0)
-                snprintf(s->violation, sizeof s->violation, "agent %s: active %d, max %d, held %d",
-                         (const char *)sqlite3_column_text(q, 0), active, max, held);
-        }
-        sqlite3_reset(q);
-        s->samples++;
-        struct timespec pause = {0, 500 * 1000};
-        nanosleep(&pause, NULL);
-    }
-out_close:
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return NULL;
-}
-
 static long long rw_sql_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *s = NULL;
@@ -227,12 +184,11 @@ Test(route_writer, many_threads_group_commit_within_limits_each_call_once)
 
     rw_worker workers[RW_THREADS];
     pthread_t threads[RW_THREADS], sampler_thread;
-    rw_sampler sampler;
-    memset(&sampler, 0, sizeof sampler);
-    atomic_init(&sampler.stop, 0);
+    claim_sampler sampler;
+    claim_sampler_init(&sampler, rw_path, 500);
     char(*ids)[STORE_CALL_ID_MAX] = calloc(RW_THREADS * RW_ROUTES_PER_THREAD, STORE_CALL_ID_MAX);
     cr_assert(ids);
-    cr_assert_eq(pthread_create(&sampler_thread, NULL, rw_sample, &sampler), 0);
+    cr_assert_eq(pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler), 0);
     for (int i = 0; i < RW_THREADS; i++) {
         memset(&workers[i], 0, sizeof workers[i]);
         workers[i].index = i;

@@ -898,8 +898,8 @@ Test(store_callflow, batch_routes_against_one_snapshot_in_one_transaction)
     rng_source rng = rng_splitmix_source(&g, 3);
     callflow_request reqs[3];
     for (int i = 0; i < 3; i++)
-        reqs[i] = (callflow_request){{"+18005550100", "+15125550100", NULL, NULL, 0}, NULL,
-                                     FX_NOW + i};
+        reqs[i] =
+            (callflow_request){{"+18005550100", "+15125550100", NULL, NULL, 0}, NULL, FX_NOW + i};
     callflow_outcome outs[3];
     for (int i = 0; i < 3; i++)
         callflow_outcome_init(&outs[i]);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "claim_sampler.h"
 #include "router_fixture.h"
 #include "service/callflow.h"
 #include "store/store.h"
@@ -17,7 +18,7 @@
 #define CC_THREADS 8
 #define CC_CLAIMS_TOTAL 10400 /* won claims in all, shared by the threads */
 #define CC_MAX_SECONDS 240    /* a safety stop for a hung run, never reached when correct */
-#define CC_MAX_OPEN 2             /* open calls one thread holds before it must end one */
+#define CC_MAX_OPEN 2         /* open calls one thread holds before it must end one */
 #define CC_AGENTS 4
 
 static char cc_dir[64];
@@ -42,13 +43,6 @@ typedef struct {
     int errors;
     char error[256]; /* the first error */
 } cc_worker;
-
-typedef struct {
-    atomic_int stop;
-    long samples;
-    int violations;
-    char violation[256];
-} cc_sampler;
 
 static void cc_fail(cc_worker *w, const char *what, int rc)
 {
@@ -157,47 +151,6 @@ out_free_outcome:
     return NULL;
 }
 
-/* Samples every agent's count against its limit and against the claims its calls hold;
- * each SELECT sees one committed snapshot, so all three must agree at every instant. */
-static void *cc_sample(void *arg)
-{
-    cc_sampler *s = arg;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_open_v2(cc_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT a.id, a.active_calls, a.max_concurrent,"
-                           " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
-                           "  AND c.holds_claim = 1) FROM agents a",
-                           -1, &q, NULL) != SQLITE_OK) {
-        s->violations++;
-        snprintf(s->violation, sizeof s->violation, "sampler: %s", sqlite3_errmsg(db));
-        goto out_close;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    while (!atomic_load(&s->stop)) {
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            int active = sqlite3_column_int(q, 1), max = sqlite3_column_int(q, 2);
-            int held = sqlite3_column_int(q, 3);
-            if ((active < 0 || active > max || active != held) && s->violations++ == 0)
-                snprintf(s->violation, sizeof s->violation, "agent %s: active %d, max %d, held %d",
-                         (const char *)sqlite3_column_text(q, 0), active, max, held);
-        }
-        if (rc != SQLITE_DONE && s->violations++ == 0)
-            snprintf(s->violation, sizeof s->violation, "sampler: %s", sqlite3_errmsg(db));
-        sqlite3_reset(q);
-        s->samples++;
-        /* Leave the CPU to the writers between samples (CI machines may have two cores). */
-        struct timespec pause = {0, 200 * 1000};
-        nanosleep(&pause, NULL);
-    }
-out_close:
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return NULL;
-}
-
 static long long cc_sql_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *s = NULL;
@@ -249,11 +202,10 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
 
     cc_worker workers[CC_THREADS];
     pthread_t threads[CC_THREADS], sampler_thread;
-    cc_sampler sampler;
-    memset(&sampler, 0, sizeof sampler);
-    atomic_init(&sampler.stop, 0);
+    claim_sampler sampler;
+    claim_sampler_init(&sampler, cc_path, 200);
     atomic_store(&cc_total_claims, 0);
-    cr_assert_eq(pthread_create(&sampler_thread, NULL, cc_sample, &sampler), 0);
+    cr_assert_eq(pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler), 0);
     for (int i = 0; i < CC_THREADS; i++) {
         memset(&workers[i], 0, sizeof workers[i]);
         workers[i].index = i;

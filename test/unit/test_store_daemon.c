@@ -9,7 +9,6 @@
 
 #include "router_fixture.h"
 #include "service/callflow.h"
-#include "service/callflow.h"
 #include "store/store.h"
 
 static char sd_dir[64];
