@@ -16,14 +16,14 @@
 #include "server/route_writer.h"
 #include "service/callflow.h"
 #include "store/store.h"
+#include "temp_db.h"
 
 #define RW_THREADS 16
 #define RW_ROUTES_PER_THREAD 250
 #define RW_MAX_OPEN 2
 #define RW_QUEUE 8 /* smaller than the threads: the busy answer is exercised too */
 
-static char rw_dir[64];
-static char rw_path[128];
+static temp_db rw_db;
 static route_writer *rw_writer;
 
 static const char *const rw_config = "campaign sales\n"
@@ -149,24 +149,12 @@ static int rw_cmp_id(const void *a, const void *b)
 
 static void rw_setup(void)
 {
-    const char *t = getenv("TMPDIR");
-    const char *dir = t && t[0] && strlen(t) < 40            ? t
-                      : access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm"
-                                                             : "/tmp";
-    snprintf(rw_dir, sizeof rw_dir, "%s/sc_rw_XXXXXX", dir);
-    cr_assert(mkdtemp(rw_dir), "mkdtemp");
-    snprintf(rw_path, sizeof rw_path, "%s/writer.db", rw_dir);
+    temp_db_make(&rw_db, "rw", true);
 }
 
 static void rw_teardown(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char path[160];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", rw_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(rw_dir);
+    temp_db_remove(&rw_db);
 }
 
 TestSuite(route_writer, .init = rw_setup, .fini = rw_teardown, .timeout = 120);
@@ -175,17 +163,17 @@ Test(route_writer, many_threads_group_commit_within_limits_each_call_once)
 {
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open(rw_path, &st, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(store_open(rw_db.path, &st, err, sizeof err), ERR_OK, "%s", err);
     config *cfg = fx_config(rw_config, NULL);
     cr_assert_eq(store_config_replace(st, cfg, err, sizeof err), ERR_OK, "%s", err);
     config_free(cfg);
-    cr_assert_eq(route_writer_open(rw_path, RW_QUEUE, &rw_writer, err, sizeof err), ERR_OK, "%s",
+    cr_assert_eq(route_writer_open(rw_db.path, RW_QUEUE, &rw_writer, err, sizeof err), ERR_OK, "%s",
                  err);
 
     rw_worker workers[RW_THREADS];
     pthread_t threads[RW_THREADS], sampler_thread;
     claim_sampler sampler;
-    claim_sampler_init(&sampler, rw_path, 500);
+    claim_sampler_init(&sampler, rw_db.path, 500);
     char(*ids)[STORE_CALL_ID_MAX] = calloc(RW_THREADS * RW_ROUTES_PER_THREAD, STORE_CALL_ID_MAX);
     cr_assert(ids);
     cr_assert_eq(pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler), 0);
@@ -223,7 +211,7 @@ Test(route_writer, many_threads_group_commit_within_limits_each_call_once)
     for (int i = 1; i < routed; i++)
         cr_assert_neq(strcmp(ids[i - 1], ids[i]), 0, "call id %s answered twice", ids[i]);
     sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(rw_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(rw_db.path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls"), routed);
     cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''"), connects);
@@ -245,9 +233,9 @@ Test(route_writer, unknown_call_and_close_of_null)
 {
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open(rw_path, &st, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(store_open(rw_db.path, &st, err, sizeof err), ERR_OK, "%s", err);
     route_writer *w = NULL;
-    cr_assert_eq(route_writer_open(rw_path, 1, &w, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(route_writer_open(rw_db.path, 1, &w, err, sizeof err), ERR_OK, "%s", err);
     cr_assert_eq(route_writer_end(w, "nope", FX_NOW, NULL), ERR_NOT_FOUND);
     route_writer_close(w);
     route_writer_close(NULL);

@@ -11,33 +11,25 @@
 #include "service/callflow.h"
 #include "store/migrations_sqlite.h"
 #include "store/store.h"
+#include "temp_db.h"
 
-static char st_dir[64];
-static char st_path[128];
+static temp_db st_db;
 
 static void st_setup(void)
 {
-    snprintf(st_dir, sizeof st_dir, "/tmp/sc_store_XXXXXX");
-    cr_assert(mkdtemp(st_dir), "mkdtemp");
-    snprintf(st_path, sizeof st_path, "%s/test.db", st_dir);
+    temp_db_make(&st_db, "store", false);
 }
 
 static void st_teardown(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[160];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", st_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(st_dir);
+    temp_db_remove(&st_db);
 }
 
 static store *st_open(void)
 {
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    int rc = store_open(st_path, &st, err, sizeof err);
+    int rc = store_open(st_db.path, &st, err, sizeof err);
     cr_assert_eq(rc, ERR_OK, "store_open: %s", err);
     cr_assert(st);
     return st;
@@ -48,7 +40,7 @@ static long long st_sql_int(const char *sql)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_open(st_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s: %s", sql,
                  sqlite3_errmsg(db));
     long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -999;
@@ -60,7 +52,7 @@ static long long st_sql_int(const char *sql)
 static void st_sql_exec(const char *sql)
 {
     sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(st_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 2000);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
                  sqlite3_errmsg(db));
@@ -71,7 +63,7 @@ static void st_sql_text(const char *sql, char *out, size_t cap)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_open(st_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     const unsigned char *t = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
     snprintf(out, cap, "%s", t ? (const char *)t : "(null)");
@@ -230,7 +222,7 @@ Test(store, refuses_a_newer_schema)
     st_sql_exec("INSERT INTO schema_migrations VALUES (999, 'future', 0)");
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open(st_path, &st, err, sizeof err), ERR_UNSUPPORTED);
+    cr_assert_eq(store_open(st_db.path, &st, err, sizeof err), ERR_UNSUPPORTED);
     cr_assert_null(st);
     cr_assert(strstr(err, "999"), "message: %s", err);
 }

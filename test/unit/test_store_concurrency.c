@@ -14,6 +14,7 @@
 #include "router_fixture.h"
 #include "service/callflow.h"
 #include "store/store.h"
+#include "temp_db.h"
 
 #define CC_THREADS 8
 #define CC_CLAIMS_TOTAL 10400 /* won claims in all, shared by the threads */
@@ -21,8 +22,7 @@
 #define CC_MAX_OPEN 2         /* open calls one thread holds before it must end one */
 #define CC_AGENTS 4
 
-static char cc_dir[64];
-static char cc_path[128];
+static temp_db cc_db;
 /* Claims won by all threads: each works until the total is reached, so a thread that the
  * scheduler starves on a loaded machine cannot make the run fall short. */
 static atomic_int cc_total_claims;
@@ -108,7 +108,7 @@ static void *cc_work(void *arg)
     callflow_outcome_init(&o);
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    int rc = store_open(cc_path, &st, err, sizeof err);
+    int rc = store_open(cc_db.path, &st, err, sizeof err);
     if (rc < 0) {
         cc_fail(w, err, rc);
         goto out_free_outcome;
@@ -160,33 +160,14 @@ static long long cc_sql_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-/* $TMPDIR when set, else /dev/shm when there is one, else /tmp. The test makes ~22,000
- * write transactions; on a RAM file system they cost CPU only, which keeps the test to a
- * few seconds even on slow virtual disks. Locking and WAL work the same there. */
-static const char *cc_tmpdir(void)
-{
-    const char *t = getenv("TMPDIR");
-    if (t && t[0] && strlen(t) < 40)
-        return t;
-    return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
 static void cc_setup(void)
 {
-    snprintf(cc_dir, sizeof cc_dir, "%s/sc_conc_XXXXXX", cc_tmpdir());
-    cr_assert(mkdtemp(cc_dir), "mkdtemp");
-    snprintf(cc_path, sizeof cc_path, "%s/concurrency.db", cc_dir);
+    temp_db_make(&cc_db, "conc", true);
 }
 
 static void cc_teardown(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char path[160];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", cc_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(cc_dir);
+    temp_db_remove(&cc_db);
 }
 
 TestSuite(store_concurrency, .init = cc_setup, .fini = cc_teardown, .timeout = 120);
@@ -195,7 +176,7 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
 {
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open(cc_path, &st, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(store_open(cc_db.path, &st, err, sizeof err), ERR_OK, "%s", err);
     config *cfg = fx_config(cc_config, NULL);
     cr_assert_eq(store_config_replace(st, cfg, err, sizeof err), ERR_OK, "%s", err);
     config_free(cfg);
@@ -203,7 +184,7 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
     cc_worker workers[CC_THREADS];
     pthread_t threads[CC_THREADS], sampler_thread;
     claim_sampler sampler;
-    claim_sampler_init(&sampler, cc_path, 200);
+    claim_sampler_init(&sampler, cc_db.path, 200);
     atomic_store(&cc_total_claims, 0);
     cr_assert_eq(pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler), 0);
     for (int i = 0; i < CC_THREADS; i++) {
@@ -231,7 +212,7 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
     cr_assert_geq(sampler.samples, 500, "only %ld samples", sampler.samples);
 
     sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(cc_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(cc_db.path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''"), claims);
     cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM calls WHERE status = 'completed'"), ends);

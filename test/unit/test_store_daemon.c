@@ -10,26 +10,18 @@
 #include "router_fixture.h"
 #include "service/callflow.h"
 #include "store/store.h"
+#include "temp_db.h"
 
-static char sd_dir[64];
-static char sd_path[128];
+static temp_db sd_db;
 
 static void sd_setup(void)
 {
-    snprintf(sd_dir, sizeof sd_dir, "/tmp/sc_sdaemon_XXXXXX");
-    cr_assert(mkdtemp(sd_dir), "mkdtemp");
-    snprintf(sd_path, sizeof sd_path, "%s/test.db", sd_dir);
+    temp_db_make(&sd_db, "sdaemon", false);
 }
 
 static void sd_teardown(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[160];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", sd_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(sd_dir);
+    temp_db_remove(&sd_db);
 }
 
 /* A store holding one campaign with a priority rule over a1, a2 (both registered). */
@@ -37,7 +29,7 @@ static store *sd_open(void)
 {
     store *st = NULL;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open(sd_path, &st, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(store_open(sd_db.path, &st, err, sizeof err), ERR_OK, "%s", err);
     config *cfg = fx_config("campaign c1 default=medicare\n"
                             "number +18005550101 c1\n"
                             "agent a1\n"
