@@ -47,6 +47,9 @@ struct events_bus {
     unsigned long long next_sub_id;
     bool closing;
     events_sub *subs;
+    events_tap_fn taps[EVENTS_TAPS_MAX];
+    void *tap_args[EVENTS_TAPS_MAX];
+    int n_taps;
 };
 
 events_bus *events_bus_new(size_t capacity, int64_t now_ms)
@@ -74,6 +77,16 @@ void events_bus_free(events_bus *b)
     free(b->ring);
     pthread_mutex_destroy(&b->lock);
     free(b);
+}
+
+int events_bus_add_tap(events_bus *b, events_tap_fn fn, void *arg)
+{
+    if (!b || !fn || b->n_taps >= EVENTS_TAPS_MAX)
+        return -1;
+    b->taps[b->n_taps] = fn;
+    b->tap_args[b->n_taps] = arg;
+    b->n_taps++;
+    return 0;
 }
 
 /* The oldest sequence still in the ring. Lock held. */
@@ -110,6 +123,8 @@ void events_publish(events_bus *b, const char *type, const char *agent, bool adm
     if (json_object_set_new(data, "type", json_string(type)) != 0 ||
         json_object_set_new(data, "time_ms", json_integer(now_ms)) != 0)
         goto out_free;
+    for (int i = 0; i < b->n_taps; i++)
+        b->taps[i](b->tap_args[i], type, agent ? agent : "", data);
     json = json_dumps(data, JSON_COMPACT);
     if (!json)
         goto out_free;

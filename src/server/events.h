@@ -32,6 +32,18 @@ events_bus *events_bus_new(size_t capacity, int64_t now_ms);
 /* Frees the bus and its events. NULL is a no-op. */
 void events_bus_free(events_bus *b);
 
+#define EVENTS_TAPS_MAX 4 /* listeners of every event published (events_bus_add_tap) */
+
+/* A listener of every event published: called on the publishing thread, before the event
+ * is queued, with the event's type, agent ("" none) and data (borrowed: already holding
+ * "type" and "time_ms"). It must be quick and must not publish (it may lock its own state
+ * and signal its own thread). */
+typedef void (*events_tap_fn)(void *arg, const char *type, const char *agent, const json_t *data);
+
+/* Adds a tap. Call before the bus is shared with other threads (taps are not locked).
+ * Returns 0, or -1 when EVENTS_TAPS_MAX taps are already set. */
+int events_bus_add_tap(events_bus *b, events_tap_fn fn, void *arg);
+
 /* Publishes one event of `type` ("call.offered", ...). `data` is stolen (a JSON object; the
  * bus adds "type" and "time_ms"). It goes to the streams of agent `agent` (NULL or "" none)
  * and, when `admin`, to the dashboards' stream. Thread-safe; a NULL bus or data, or a

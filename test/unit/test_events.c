@@ -128,3 +128,37 @@ Test(events, tick_kill_and_shutdown)
     events_unsubscribe(s2);
     events_bus_free(b);
 }
+
+typedef struct {
+    int calls;
+    char last_type[32], last_agent[16];
+    long long last_n;
+} ev_tap_seen;
+
+static void ev_tap(void *arg, const char *type, const char *agent, const json_t *data)
+{
+    ev_tap_seen *t = arg;
+    t->calls++;
+    snprintf(t->last_type, sizeof t->last_type, "%s", type);
+    snprintf(t->last_agent, sizeof t->last_agent, "%s", agent);
+    t->last_n = json_integer_value(json_object_get(data, "n"));
+}
+
+Test(events, taps_see_every_event_with_its_data)
+{
+    ev_tap_seen t1 = {0}, t2 = {0};
+    events_bus *b = events_bus_new(8, 0);
+    cr_assert_eq(events_bus_add_tap(b, ev_tap, &t1), 0);
+    cr_assert_eq(events_bus_add_tap(b, ev_tap, &t2), 0);
+    for (int i = 2; i < EVENTS_TAPS_MAX; i++)
+        cr_assert_eq(events_bus_add_tap(b, ev_tap, &t2), 0);
+    cr_assert_eq(events_bus_add_tap(b, ev_tap, &t2), -1, "the tap table is bounded");
+    ev_pub(b, "call.offered", "a1", false, 7);
+    ev_pub(b, "call.routed", NULL, true, 9);
+    cr_assert_eq(t1.calls, 2);
+    cr_assert_str_eq(t1.last_type, "call.routed");
+    cr_assert_str_eq(t1.last_agent, "");
+    cr_assert_eq(t1.last_n, 9);
+    cr_assert_eq(t2.calls, 2 * (EVENTS_TAPS_MAX - 1));
+    events_bus_free(b);
+}
