@@ -4,7 +4,7 @@
 # node_modules is missing or older than the lock file. As root it runs apt-get; otherwise
 # it prints the command to run.
 set -eu
-PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev nodejs"
+PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev nodejs"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

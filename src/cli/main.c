@@ -35,6 +35,7 @@
 #define CLI_LISTEN_DEFAULT "127.0.0.1:8080"
 #define CLI_THREADS_DEFAULT 4
 #define CLI_THREADS_MAX 64
+#define CLI_ALERT_INTERVAL_MAX 86400 /* --alert-interval, seconds */
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 the command line was wrong. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -53,7 +54,9 @@ enum {
     OPT_VERSION,
     OPT_LISTEN,
     OPT_THREADS,
-    OPT_NAME
+    OPT_NAME,
+    OPT_DISCORD_WEBHOOK,
+    OPT_ALERT_INTERVAL
 };
 
 /* What every command needs: the database path and the command's name for messages. */
@@ -160,7 +163,8 @@ static const char cli_usage_main[] =
     "  route --to NUMBER --from NUMBER [--category C] [--dry-run] [--json]\n"
     "                                  route one inbound call and show the trace\n"
     "  call end CALL_ID                end a call and release its agent\n"
-    "  serve [--listen HOST:PORT] [--threads N]\n"
+    "  serve [--listen HOST:PORT] [--threads N] [--discord-webhook URL]\n"
+    "        [--alert-interval SECONDS]\n"
     "                                  run the HTTP API daemon\n"
     "  key create --name NAME          print a new admin API key (shown once)\n"
     "  key revoke NAME_OR_ID           revoke an admin API key\n"
@@ -255,6 +259,7 @@ static const char cli_usage_areacode[] =
 
 static const char cli_usage_serve[] =
     "Usage: sureconnect serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
+    "                         [--discord-webhook URL] [--alert-interval SECONDS]\n"
     "\n"
     "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
     "accepting, finishes the requests in flight, closes the database and exits 0.\n"
@@ -262,6 +267,13 @@ static const char cli_usage_serve[] =
     "  --listen HOST:PORT  address to listen on (default: $SURECONNECT_LISTEN, else\n"
     "                      127.0.0.1:8080); port 0 picks a free port, printed in the log\n"
     "  --threads N         worker threads, 1-64 (default: $SURECONNECT_THREADS, else 4)\n"
+    "  --discord-webhook URL\n"
+    "                      the global Discord webhook for alerts when calls find no agent\n"
+    "                      (default: $SURECONNECT_DISCORD_WEBHOOK, else none); a campaign's\n"
+    "                      own webhook overrides it (docs/ALERTS.md)\n"
+    "  --alert-interval SECONDS\n"
+    "                      at most one alert per campaign per interval, 1-86400 (default:\n"
+    "                      $SURECONNECT_ALERT_INTERVAL, else 60)\n"
     "\n"
     "Logs go to stderr, one key=value line per request and per routing decision.\n";
 
@@ -694,6 +706,16 @@ static int cli_route_print_json(const cli_ctx *cx, const callflow_outcome *o, bo
         json_object_set_new(j, "category", cli_str_or_null(t->category)) ||
         json_object_set_new(j, "callback_id",
                             o->callback_id > 0 ? json_integer(o->callback_id) : json_null()) ||
+        json_object_set_new(j, "status",
+                            dry_run ? json_null()
+                                    : json_string(store_call_status_name(o->call.status))) ||
+        json_object_set_new(j, "queue",
+                            o->call.status == CALL_QUEUED && !dry_run
+                                ? json_pack("{s:I, s:I, s:I}", "position",
+                                            (json_int_t)o->queue_position, "estimated_wait_s",
+                                            (json_int_t)o->estimated_wait_s, "deadline_ms",
+                                            (json_int_t)o->call.queue_deadline_ms)
+                                : json_null()) ||
         json_object_set(j, "trace", trace)) {
         cli_fail(cx, "out of memory");
         goto out_free;
@@ -741,7 +763,10 @@ static void cli_route_print_text(const callflow_outcome *o, bool dry_run)
     else
         printf("call id:  %s\n", o->call.id[0] ? o->call.id : "(none)");
     if (o->callback_id > 0)
-        printf("callback: #%lld created for the caller\n", o->callback_id);
+        printf("callback: #%lld created for the caller (%s)\n", o->callback_id, o->callback_reason);
+    if (!dry_run && o->call.status == CALL_QUEUED)
+        printf("queued:   position %lld in the campaign's queue, estimated wait %lld s\n",
+               o->queue_position, o->estimated_wait_s);
     if (!cfg)
         return;
 
@@ -883,6 +908,18 @@ static int cmd_call_end(cli_ctx *cx, int argc, char **argv)
 
 /* ---- serve, keys, agent tokens ---------------------------------------------------------- */
 
+/* True when url can be a webhook: http(s), no spaces or controls, not too long. */
+static bool cli_webhook_ok(const char *url)
+{
+    size_t scheme = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme || !url[scheme] || strlen(url) >= 512)
+        return false;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
 static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
 {
     server_options *o = data;
@@ -894,17 +931,30 @@ static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
             return cli_usage_error(cx, "--threads must be an integer from 1 to %d, not \"%s\"",
                                    CLI_THREADS_MAX, arg);
         o->threads = (int)n;
+    } else if (opt == OPT_DISCORD_WEBHOOK) {
+        if (!cli_webhook_ok(arg))
+            return cli_usage_error(cx, "--discord-webhook must be an http:// or https:// URL");
+        o->discord_webhook = arg;
+    } else if (opt == OPT_ALERT_INTERVAL) {
+        if (!cli_parse_long(arg, 1, CLI_ALERT_INTERVAL_MAX, &n))
+            return cli_usage_error(cx,
+                                   "--alert-interval must be an integer from 1 to %d, not \"%s\"",
+                                   CLI_ALERT_INTERVAL_MAX, arg);
+        o->alert_interval_s = (int)n;
     }
     return -1;
 }
 
 static int cmd_serve(cli_ctx *cx, int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS,
-                                         {"listen", required_argument, NULL, OPT_LISTEN},
-                                         {"threads", required_argument, NULL, OPT_THREADS},
-                                         {0, 0, 0, 0}};
-    server_options o = {cx->db, CLI_LISTEN_DEFAULT, CLI_THREADS_DEFAULT};
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS,
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"discord-webhook", required_argument, NULL, OPT_DISCORD_WEBHOOK},
+        {"alert-interval", required_argument, NULL, OPT_ALERT_INTERVAL},
+        {0, 0, 0, 0}};
+    server_options o = {cx->db, CLI_LISTEN_DEFAULT, CLI_THREADS_DEFAULT, NULL, 0};
     const char *env = getenv("SURECONNECT_LISTEN");
     long n;
     if (env && env[0])
@@ -915,6 +965,20 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
             return cli_usage_error(cx, "SURECONNECT_THREADS must be an integer from 1 to %d",
                                    CLI_THREADS_MAX);
         o.threads = (int)n;
+    }
+    env = getenv("SURECONNECT_DISCORD_WEBHOOK");
+    if (env && env[0]) {
+        if (!cli_webhook_ok(env))
+            return cli_usage_error(
+                cx, "SURECONNECT_DISCORD_WEBHOOK must be an http:// or https:// URL");
+        o.discord_webhook = env;
+    }
+    env = getenv("SURECONNECT_ALERT_INTERVAL");
+    if (env && env[0]) {
+        if (!cli_parse_long(env, 1, CLI_ALERT_INTERVAL_MAX, &n))
+            return cli_usage_error(cx, "SURECONNECT_ALERT_INTERVAL must be an integer from 1 to %d",
+                                   CLI_ALERT_INTERVAL_MAX);
+        o.alert_interval_s = (int)n;
     }
     int rc = cli_getopt(cx, argc, argv, opts, cli_usage_serve, cli_serve_opt, &o);
     if (rc >= 0)

@@ -302,9 +302,21 @@ json_t *route_json_trace(const config *cfg, const route_result *r)
 
 char *route_json_trace_text(const config *cfg, const route_result *r)
 {
+    return route_json_trace_text_with(cfg, r, NULL, NULL);
+}
+
+char *route_json_trace_text_with(const config *cfg, const route_result *r, const char *key,
+                                 json_t *extra)
+{
     json_t *o = route_json_trace(cfg, r);
-    if (!o)
+    if (!o) {
+        json_decref(extra);
         return NULL;
+    }
+    if (extra && json_object_set_new(o, key, extra) != 0) { /* it freed extra */
+        json_decref(o);
+        return NULL;
+    }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

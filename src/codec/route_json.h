@@ -15,4 +15,9 @@ json_t *route_json_trace(const config *cfg, const route_result *r);
 /* The trace as compact JSON text. Returns a malloc'd string the caller frees, or NULL. */
 char *route_json_trace_text(const config *cfg, const route_result *r);
 
+/* As route_json_trace_text, with one more member `key` whose value is `extra` (stolen; NULL
+ * adds nothing): how the call fared once no agent could take it (the queue, SPEC 3.7). */
+char *route_json_trace_text_with(const config *cfg, const route_result *r, const char *key,
+                                 json_t *extra);
+
 #endif

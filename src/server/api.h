@@ -44,6 +44,10 @@ typedef bool (*api_config_edit_fn)(http_req *rq, const config *cur, json_t *doc,
 bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
                      bool conflict);
 
+/* Tells the event streams (and the queue dispatcher: rules or limits may have freed an agent
+ * for a waiting caller) that the configuration changed: a config.updated event. */
+void api_config_changed(http_req *rq);
+
 /* Index of the element whose "id" is `id` in a dumped collection array, or -1. */
 int api_config_find(const json_t *arr, const char *id);
 
@@ -70,6 +74,10 @@ void api_calls_list(http_req *rq);
 void api_calls_get(http_req *rq);
 void api_calls_callbacks_list(http_req *rq);
 void api_calls_callback_complete(http_req *rq);
+
+/* api_queues.c: GET /v1/queues and GET /v1/queues/{campaign}. */
+void api_queues_list(http_req *rq);
+void api_queues_get(http_req *rq);
 
 /* api_events.c: GET /v1/agents/{id}/events and GET /v1/events. They check the request and
  * set rq->stream; the server then answers with the event stream (sse.c). */

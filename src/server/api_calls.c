@@ -6,7 +6,9 @@
 
 #include "../core/phone.h"
 #include "../service/callflow.h"
+#include "../service/queue.h"
 #include "api.h"
+#include "call_events.h"
 #include "events.h"
 #include "route_writer.h"
 #include "server.h"
@@ -21,18 +23,14 @@ static json_t *calls_str_or_null(const char *s)
     return s && s[0] ? json_string(s) : json_null();
 }
 
-/* The API's action: the router's no_agent is a callback until the queue exists. */
-static int calls_action(route_action a)
-{
-    return a == ROUTE_CONNECT  ? SERVER_ACTION_CONNECT
-           : a == ROUTE_REJECT ? SERVER_ACTION_REJECT
-                               : SERVER_ACTION_CALLBACK;
-}
-
-static const char *calls_action_name(int action)
+/* The metrics index of an API action name. */
+static int calls_action_index(const char *action)
 {
     static const char *const names[SERVER_N_ACTIONS] = {"connect", "queue", "callback", "reject"};
-    return names[action];
+    for (int i = 0; i < SERVER_N_ACTIONS; i++)
+        if (strcmp(names[i], action) == 0)
+            return i;
+    return SERVER_ACTION_CALLBACK;
 }
 
 /* Counts the claims that were lost to another call in a decision's trace. */
@@ -42,54 +40,6 @@ static int calls_lost_claims(const route_result *r)
     for (int i = 0; i < r->trace.n_claims; i++)
         lost += !r->trace.claims[i].won;
     return lost;
-}
-
-/* Tells the event streams about a committed routing decision: the dashboards get
- * call.routed (and callback.created), the claimed agent's console call.offered. */
-static void calls_publish_decision(http_req *rq, const store_call *row, int action,
-                                   long long callback_id)
-{
-    events_publish(rq->events, "call.routed", NULL, true,
-                   json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "call_id",
-                             row->id, "action", calls_action_name(action), "status",
-                             store_call_status_name(row->status), "agent",
-                             calls_str_or_null(row->agent), "rule", calls_str_or_null(row->rule),
-                             "campaign", calls_str_or_null(row->campaign), "caller", row->caller,
-                             "caller_state", calls_str_or_null(row->caller_state), "category",
-                             calls_str_or_null(row->category), "callback_id",
-                             callback_id > 0 ? json_integer(callback_id) : json_null()),
-                   rq->now_ms);
-    if (action == SERVER_ACTION_CONNECT && row->agent[0])
-        events_publish(rq->events, "call.offered", row->agent, false,
-                       json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
-                                 "agent", row->agent, "caller", row->caller, "caller_state",
-                                 calls_str_or_null(row->caller_state), "campaign",
-                                 calls_str_or_null(row->campaign), "category",
-                                 calls_str_or_null(row->category), "rule",
-                                 calls_str_or_null(row->rule), "tracking_number",
-                                 calls_str_or_null(row->tracking_number)),
-                       rq->now_ms);
-    if (callback_id > 0)
-        events_publish(rq->events, "callback.created", NULL, true,
-                       json_pack("{s:I, s:s, s:o, s:s, s:o, s:o}", "callback_id",
-                                 (json_int_t)callback_id, "call_id", row->id, "campaign",
-                                 calls_str_or_null(row->campaign), "caller", row->caller,
-                                 "caller_state", calls_str_or_null(row->caller_state), "category",
-                                 calls_str_or_null(row->category)),
-                       rq->now_ms);
-}
-
-/* Tells the call's agent console and the dashboards that a call changed (answered, ended,
- * failed over: `status` overrides the row's status when given). */
-static void calls_publish_update(http_req *rq, const store_call *row, const char *agent,
-                                 const char *status)
-{
-    events_publish(rq->events, "call.updated", agent, true,
-                   json_pack("{s:s, s:s, s:o, s:o, s:s}", "call_id", row->id, "status",
-                             status ? status : store_call_status_name(row->status), "agent",
-                             calls_str_or_null(agent), "campaign", calls_str_or_null(row->campaign),
-                             "caller", row->caller),
-                   rq->now_ms);
 }
 
 /* The agent a no-answer released: the last one of the call's tried list ("" when none). */
@@ -145,8 +95,8 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
                                  const route_writer_view *v, long long us)
 {
     const store_call *row = &o->call;
-    int action = calls_action(o->result.action);
-    json_t *agent = json_null(), *reply;
+    const char *action = callflow_action_name(o);
+    json_t *agent = json_null(), *queue = json_null(), *reply;
     const char *message = NULL;
     char usbuf[24];
     if (v->has_agent) {
@@ -154,24 +104,33 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
         agent = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", v->agent_id, "name", v->agent_name,
                           "softphone", "type", v->softphone_type, "address", v->softphone_address);
     }
-    if (action == SERVER_ACTION_CALLBACK) {
+    if (row->status == CALL_QUEUED) {
+        json_decref(queue);
+        queue = json_pack("{s:I, s:I, s:I, s:I}", "position", (json_int_t)o->queue_position,
+                          "estimated_wait_s", (json_int_t)o->estimated_wait_s, "queued_ms",
+                          (json_int_t)row->queued_ms, "deadline_ms",
+                          (json_int_t)row->queue_deadline_ms);
+    }
+    if (strcmp(action, "callback") == 0) {
         message = v->has_campaign ? v->friendly_message : NULL;
-    } else if (action == SERVER_ACTION_REJECT) {
+    } else if (strcmp(action, "reject") == 0) {
         message = CALLS_NOT_IN_SERVICE;
     }
-    calls_publish_decision(rq, row, action, o->callback_id);
-    server_metrics_route(rq->metrics, action, calls_lost_claims(&o->result), us);
+    call_events_decision(rq->events, row, action, o->callback_id, o->callback_reason, rq->now_ms);
+    server_metrics_route(rq->metrics, calls_action_index(action), calls_lost_claims(&o->result),
+                         us);
     http_log("route", "call_id", row->id, "campaign", row->campaign[0] ? row->campaign : NULL,
              "state", row->caller_state[0] ? row->caller_state : NULL, "category",
-             row->category[0] ? row->category : NULL, "outcome", calls_action_name(action), "agent",
+             row->category[0] ? row->category : NULL, "outcome", action, "agent",
              row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
     reply = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id, "action",
-        calls_action_name(action), "status", store_call_status_name(row->status), "agent", agent,
-        "rule", calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign),
-        "caller_state", calls_str_or_null(row->caller_state), "category",
-        calls_str_or_null(row->category), "message", calls_str_or_null(message), "callback_id",
-        o->callback_id > 0 ? json_integer(o->callback_id) : json_null());
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
+        "action", action, "status", store_call_status_name(row->status), "agent", agent, "rule",
+        calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign), "caller_state",
+        calls_str_or_null(row->caller_state), "category", calls_str_or_null(row->category),
+        "message", calls_str_or_null(message), "queue", queue, "callback_id",
+        o->callback_id > 0 ? json_integer(o->callback_id) : json_null(), "callback_reason",
+        o->callback_id > 0 ? calls_str_or_null(o->callback_reason) : json_null());
     calls_reply_with_trace(rq, status, reply, row->trace_json);
 }
 
@@ -263,7 +222,7 @@ void api_calls_no_answer(http_req *rq)
         char prev[CONFIG_ID_MAX];
         calls_last_tried(&out.call, prev, sizeof prev);
         if (prev[0])
-            calls_publish_update(rq, &out.call, prev, "failed_over");
+            call_events_update(rq->events, &out.call, prev, "failed_over", "no_answer", rq->now_ms);
         route_writer_view_fill(out.cfg, &out, &view);
         calls_reply_decision(rq, 200, &out, &view, us);
     }
@@ -294,14 +253,32 @@ static json_t *calls_json(const store_call *c, bool with_trace)
     return o;
 }
 
+/* A queued call's place in its queue (position, time waited, estimate, deadline), or null
+ * when it is not waiting (or the place cannot be read: the rest of the reply still goes). */
+static json_t *calls_queue_place(http_req *rq, const store_call *c)
+{
+    long long position = 0, wait_s = 0;
+    if (c->status != CALL_QUEUED || queue_call_place(rq->st, c, rq->now_ms, &position, &wait_s) < 0)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "position", (json_int_t)position, "waited_ms",
+                     (json_int_t)(rq->now_ms > c->queued_ms ? rq->now_ms - c->queued_ms : 0),
+                     "estimated_wait_s", (json_int_t)wait_s, "queued_ms", (json_int_t)c->queued_ms,
+                     "deadline_ms", (json_int_t)c->queue_deadline_ms);
+}
+
 /* Replies with call `id` as stored now; with `publish`, also tells the event streams. */
 /* Replies with the call row `c` (as calls_reply_row, without reading it). */
 static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
                              const char *extra_key, json_t *extra, bool publish)
 {
     if (publish)
-        calls_publish_update(rq, c, c->agent, NULL);
+        call_events_update(rq->events, c, c->agent, NULL,
+                           c->status == CALL_ABANDONED ? "abandoned" : NULL, rq->now_ms);
     json_t *o = calls_json(c, with_trace);
+    if (o && with_trace && json_object_set_new(o, "queue", calls_queue_place(rq, c)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (o && extra_key && json_object_set_new(o, extra_key, extra) != 0) {
         json_decref(o);
         o = NULL;
@@ -362,9 +339,50 @@ void api_calls_ended(http_req *rq)
     store_call_clear(&row);
 }
 
+#define CALLS_WAIT_MAX_S 60 /* the longest long poll (?wait=) */
+
+/* The long poll of GET /v1/calls/{id}?wait=SECONDS&status=NAME, before the call is read:
+ * checks the parameters and, on the request's first pass, sets its deadline and the
+ * reference status (the one given, else the call's at the first read). Returns false when
+ * it set an error reply. */
+static bool calls_wait_begin(http_req *rq)
+{
+    long long wait;
+    int ref = -1;
+    const char *status = rq->query(rq->conn, "status");
+    if (!http_query_int(rq, "wait", 0, 0, CALLS_WAIT_MAX_S, &wait))
+        return false;
+    if (status && (ref = store_call_status_parse(status)) < 0) {
+        http_error(rq, 400, "invalid_input", "status", "unknown call status");
+        return false;
+    }
+    if (wait > 0 && rq->wait.until_ms == 0) {
+        rq->wait.until_ms = http_mono_us() / 1000 + wait * 1000;
+        rq->wait.status = ref;
+    }
+    return true;
+}
+
+/* After the reply is built: the request goes on waiting (wait.until_ms left set) only when
+ * the reply is the call with the reference status and the deadline has not passed. */
+static void calls_wait_end(http_req *rq)
+{
+    if (rq->wait.until_ms == 0)
+        return;
+    const char *name = json_string_value(json_object_get(rq->reply, "status"));
+    int now = rq->status == 200 && name ? store_call_status_parse(name) : -1;
+    if (rq->wait.status < 0)
+        rq->wait.status = now; /* no ?status=: the status at the first read */
+    if (now < 0 || now != rq->wait.status || http_mono_us() / 1000 >= rq->wait.until_ms)
+        rq->wait.until_ms = 0;
+}
+
 void api_calls_get(http_req *rq)
 {
+    if (!calls_wait_begin(rq))
+        return;
     calls_reply_row(rq, rq->params[0], true, NULL, NULL, false);
+    calls_wait_end(rq);
 }
 
 /* Copies a query argument into dst, checking it is a slug id; false when it set a reply. */

@@ -5,6 +5,7 @@
 
 #include "../codec/config_json.h"
 #include "api.h"
+#include "events.h"
 
 void api_config_error(http_req *rq, const char *path, const char *message, const char *strip)
 {
@@ -24,6 +25,12 @@ void api_config_error(http_req *rq, const char *path, const char *message, const
         http_error(rq, 500, "out_of_memory", NULL, "%s", message);
     else
         http_error(rq, 422, "invalid_input", field, "%s", message);
+}
+
+void api_config_changed(http_req *rq)
+{
+    events_publish(rq->events, "config.updated", NULL, true,
+                   json_pack("{s:s, s:s}", "method", rq->method, "path", rq->path), rq->now_ms);
 }
 
 void api_config_get(http_req *rq)
@@ -55,6 +62,7 @@ void api_config_put(http_req *rq)
         http_store_error(rq, rc, "the configuration", NULL);
         goto out_free_config;
     }
+    api_config_changed(rq);
     http_reply(rq, 200, config_json_dump(cfg));
 out_free_config:
     config_free(cfg);
@@ -101,6 +109,7 @@ bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const cha
         http_store_error(rq, rc, "the configuration", NULL);
         goto out_rollback;
     }
+    api_config_changed(rq);
     ok = true;
     goto out_free;
 out_rollback:

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "queue_dispatcher.h"
 #include "server.h"
+#include "server_alerts.h"
 
 #define OPS_METRICS_MAX 8192
 
@@ -92,6 +94,44 @@ void api_ops_metrics(http_req *rq)
         "# TYPE sureconnect_http_requests_total counter\nsureconnect_http_requests_total %lld\n",
         stats.active_calls, stats.agents_available, stats.open_callbacks,
         (long long)atomic_load(&m->requests));
+    queue_dispatcher_stats *qs = queue_dispatcher_stats_of(m->queue);
+    ops_put(buf, &n,
+            "# HELP sureconnect_queue_waiting Callers waiting in a queue now.\n"
+            "# TYPE sureconnect_queue_waiting gauge\nsureconnect_queue_waiting %lld\n"
+            "# HELP sureconnect_queue_handoffs_total Waiting callers handed to an agent.\n"
+            "# TYPE sureconnect_queue_handoffs_total counter\n"
+            "sureconnect_queue_handoffs_total %lld\n"
+            "# HELP sureconnect_queue_timeouts_total Waits that passed the campaign's max wait"
+            " (callback queue_timeout).\n"
+            "# TYPE sureconnect_queue_timeouts_total counter\n"
+            "sureconnect_queue_timeouts_total %lld\n"
+            "# HELP sureconnect_queue_dispatch_failures_total Queue passes rolled back (retried).\n"
+            "# TYPE sureconnect_queue_dispatch_failures_total counter\n"
+            "sureconnect_queue_dispatch_failures_total %lld\n",
+            stats.queued_calls, qs ? (long long)atomic_load(&qs->handoffs) : 0LL,
+            qs ? (long long)atomic_load(&qs->timeouts) : 0LL,
+            qs ? (long long)atomic_load(&qs->failures) : 0LL);
+    discord_stats al;
+    server_alerts_stats(m->alerts, &al);
+    ops_put(buf, &n,
+            "# HELP sureconnect_alert_messages_total Discord alert messages: sent, resent"
+            " (retried) and given up (failed).\n"
+            "# TYPE sureconnect_alert_messages_total counter\n"
+            "sureconnect_alert_messages_total{result=\"sent\"} %lld\n"
+            "sureconnect_alert_messages_total{result=\"retried\"} %lld\n"
+            "sureconnect_alert_messages_total{result=\"failed\"} %lld\n"
+            "# HELP sureconnect_alerts_total Calls reported to Discord (sent), in messages given"
+            " up (failed) or never sent (dropped).\n"
+            "# TYPE sureconnect_alerts_total counter\n"
+            "sureconnect_alerts_total{result=\"sent\"} %lld\n"
+            "sureconnect_alerts_total{result=\"failed\"} %lld\n"
+            "sureconnect_alerts_total{result=\"dropped\"} %lld\n"
+            "# HELP sureconnect_alert_webhooks_disabled Discord webhooks disabled after a 401"
+            " or 404.\n"
+            "# TYPE sureconnect_alert_webhooks_disabled gauge\n"
+            "sureconnect_alert_webhooks_disabled %lld\n",
+            al.sent, al.retried, al.failed, al.alerts_sent, al.alerts_failed, al.dropped,
+            al.disabled_webhooks);
     rq->status = 200;
     rq->text = buf;
     rq->text_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -23,6 +23,13 @@ struct events_bus;
 /* Looks up a query argument of the request; NULL when absent. Set by the server. */
 typedef const char *(*http_query_fn)(void *conn, const char *key);
 
+/* A long poll (GET /v1/calls/{id}?wait=): the server keeps it between the passes of the
+ * handler over one request (a waiting request is suspended, then run again when woken). */
+typedef struct {
+    int64_t until_ms; /* deadline, monotonic (http_mono_us() / 1000); 0: not waiting */
+    int status;       /* the reference status (a call_status; -1 until known) */
+} http_wait;
+
 /* One request as a handler sees it, and the reply it builds. The server owns it. */
 typedef struct {
     /* in */
@@ -49,6 +56,10 @@ typedef struct {
     struct events_bus *events; /* where handlers publish events for the SSE streams */
     bool stream;               /* set by a stream handler: answer with an event stream */
     const char *stream_agent;  /* the agent of that stream, NULL for the dashboards' one */
+    /* in and out: the long poll so far (until_ms 0 on the first pass). A handler that leaves
+     * until_ms > 0 with its reply asks the server to hold the request until woken; the reply
+     * is sent instead when the request cannot wait. */
+    http_wait wait;
 } http_req;
 
 /* Sets a JSON reply; steals `body` (NULL answers 500 out_of_memory). */

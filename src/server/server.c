@@ -19,9 +19,12 @@
 
 #include "api.h"
 #include "auth.h"
+#include "call_watch.h"
 #include "events.h"
 #include "http_util.h"
+#include "queue_dispatcher.h"
 #include "route_writer.h"
+#include "server_alerts.h"
 #include "sse.h"
 
 #define SERVER_DRAIN_MS 10000    /* how long a stop waits for requests in flight */
@@ -88,6 +91,8 @@ static const server_route server_routes[] = {
     {"POST", "/v1/calls/{}/answered", SERVER_ADMIN, api_calls_answered},
     {"POST", "/v1/calls/{}/no-answer", SERVER_ADMIN, api_calls_no_answer},
     {"POST", "/v1/calls/{}/ended", SERVER_ADMIN, api_calls_ended},
+    {"GET", "/v1/queues", SERVER_ADMIN, api_queues_list},
+    {"GET", "/v1/queues/{}", SERVER_ADMIN, api_queues_get},
     {"GET", "/v1/callbacks", SERVER_ADMIN, api_calls_callbacks_list},
     {"POST", "/v1/callbacks/{}/complete", SERVER_ADMIN, api_calls_callback_complete},
 };
@@ -112,6 +117,7 @@ typedef struct {
     route_writer *writer; /* group commit of POST /v1/calls and /v1/calls/{id}/ended */
     events_bus *bus;      /* events for the SSE streams */
     sse *streams;
+    call_watch *watch; /* long polls waiting for a call to change */
 } server_state;
 
 /* One request's state between the calls of the access handler. */
@@ -121,6 +127,9 @@ typedef struct {
     bool too_large;
     int64_t t0_us;
     sse_stream *stream; /* when the request became an event stream */
+    http_wait wait;     /* a long poll's deadline and reference status, between passes */
+    int wake;           /* why the long poll was last resumed (call_watch_reason) */
+    unsigned long long watch_ticket; /* its call_watch registration while suspended; 0 none */
 } server_conn;
 
 /* ---- per-thread store ---------------------------------------------------------------- */
@@ -404,6 +413,33 @@ static void server_take_body(server_conn *sc, const char *data, size_t n)
     sc->body[sc->len] = '\0';
 }
 
+/* Suspends and resumes a long poll's connection (call_watch callbacks). */
+static void server_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void server_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/* A long poll asks to wait: registers it with the call watch, which suspends the
+ * connection; the access handler runs again when it is resumed. `seq` is the call watch's
+ * count of events before the handler read the call. Returns false when it cannot wait (its
+ * client went away, too many waiters, stopping): the reply built for now is sent. */
+static bool server_wait(server_state *s, struct MHD_Connection *c, server_conn *sc,
+                        const http_req *rq, unsigned long long seq)
+{
+    if (sc->wake == CALL_WATCH_GONE || !rq->params[0])
+        return false;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    sc->wait = rq->wait;
+    return call_watch_add(s->watch, rq->params[0], rq->wait.until_ms, seq, c,
+                          ci ? ci->connect_fd : -1, &sc->wake, &sc->watch_ticket) == 0;
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
@@ -446,8 +482,16 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.query = server_query;
     rq.conn = c;
     rq.events = s->bus;
+    rq.wait = sc->wait;
+    unsigned long long watch_seq = call_watch_seq(s->watch);
     snprintf(path_buf, sizeof path_buf, "%s", url);
     server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
+    if (rq.wait.until_ms > 0 && (rq.reply || rq.text) && server_wait(s, c, sc, &rq, watch_seq)) {
+        /* Suspended: this pass's reply is dropped, the next pass builds a new one. */
+        json_decref(rq.reply);
+        free(rq.text);
+        return MHD_YES;
+    }
     enum MHD_Result r = MHD_NO;
     if (rq.stream && !rq.reply && !rq.text) {
         r = server_respond_stream(s, c, sc, &rq);
@@ -482,6 +526,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
     if (!sc)
         return;
     sse_completed(s->streams, sc->stream);
+    call_watch_cancel(s->watch, sc->watch_ticket); /* normally gone already (resumed) */
     free(sc->body);
     free(sc);
     *con_cls = NULL;
@@ -573,6 +618,28 @@ int server_run(const server_options *opts)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     s.bus = events_bus_new(0, http_now_ms());
+    /* Before anything else uses the bus: the long polls' tap is added unlocked. */
+    s.watch =
+        s.bus ? call_watch_new(s.bus, CALL_WATCH_MAX_DEFAULT, server_suspend, server_resume) : NULL;
+    if (!s.watch) {
+        fprintf(stderr, "sureconnect: serve: cannot start the long polls\n");
+        goto out_destroy;
+    }
+    /* The alerts' tap too (Discord, away from the request threads). */
+    s.metrics.alerts =
+        s.bus ? server_alerts_start(s.bus, opts->db, opts->discord_webhook, opts->alert_interval_s)
+              : NULL;
+    if (!s.metrics.alerts) {
+        fprintf(stderr, "sureconnect: serve: cannot start the alerts\n");
+        goto out_destroy;
+    }
+    /* The queue dispatcher's tap too; its first pass handles the waits that ran out while
+     * the daemon was down. */
+    s.metrics.queue = queue_dispatcher_start(opts->db, s.bus, errbuf, sizeof errbuf);
+    if (!s.metrics.queue) {
+        fprintf(stderr, "sureconnect: serve: cannot start the queue dispatcher: %s\n", errbuf);
+        goto out_destroy;
+    }
     s.streams = s.bus ? sse_new(s.bus, opts->db, server_thread_store, &s) : NULL;
     if (!s.streams) {
         fprintf(stderr, "sureconnect: serve: cannot start the event streams\n");
@@ -612,13 +679,17 @@ int server_run(const server_options *opts)
         close(lsock);
     /* Event streams end now (their suspended connections are resumed and finish). */
     sse_shutdown(s.streams);
+    call_watch_shutdown(s.watch); /* long polls answer now, with the call as it is */
     server_drain(&s);
     MHD_stop_daemon(d);
     rc = 0;
 out_destroy:
     route_writer_close(s.writer); /* after the pool: nobody submits any more */
     sse_free(s.streams);
+    queue_dispatcher_stop(s.metrics.queue); /* before the alerts: its events reach their tap */
+    server_alerts_stop(s.metrics.alerts);   /* bounded: a send in progress is aborted */
     events_bus_free(s.bus);
+    call_watch_free(s.watch); /* after the bus: nothing publishes to its tap any more */
     server_workers_close(&s);
     pthread_mutex_destroy(&s.lock);
     pthread_key_delete(s.key);

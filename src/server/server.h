@@ -25,6 +25,8 @@ typedef struct server_metrics {
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
     atomic_llong requests;
+    struct server_alerts *alerts;   /* the Discord alerter's counters (server_alerts.h) */
+    struct queue_dispatcher *queue; /* the queue dispatcher's counters (queue_dispatcher.h) */
 } server_metrics;
 
 /* Upper bounds of the routing latency buckets, in seconds (the last is +Inf). */
@@ -35,9 +37,11 @@ void server_metrics_route(server_metrics *m, int action, int lost_claims, long l
 
 /* Options of `serve`. */
 typedef struct {
-    const char *db;     /* store URL or SQLite file path */
-    const char *listen; /* "HOST:PORT" (IPv4, [IPv6] or a name); port 0 picks a free one */
-    int threads;        /* pool size, 1..64 */
+    const char *db;              /* store URL or SQLite file path */
+    const char *listen;          /* "HOST:PORT" (IPv4, [IPv6] or a name); port 0 picks a free one */
+    int threads;                 /* pool size, 1..64 */
+    const char *discord_webhook; /* the global Discord webhook URL; NULL or "" none */
+    int alert_interval_s;        /* least seconds between two alerts of a campaign; 0: 60 */
 } server_options;
 
 /* Runs the daemon until SIGTERM or SIGINT: opens the store (applying migrations and

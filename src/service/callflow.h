@@ -14,18 +14,30 @@
 /* What happened to one routed call. Initialise with callflow_outcome_init(), release with
  * callflow_outcome_free(). */
 typedef struct {
-    config *cfg;           /* the snapshot the decision used (owned) */
-    route_result result;   /* decision and trace; trace.claims filled by the claim loop */
-    store_call call;       /* the recorded call (id "" on a dry run) */
-    int agent;             /* index into cfg->agents of the claimed agent, -1 none */
-    int rule;              /* index into cfg->rules of the rule it came from, -1 none */
-    long long callback_id; /* callback created or bumped, 0 none */
+    config *cfg;                /* the snapshot the decision used (owned) */
+    route_result result;        /* decision and trace; trace.claims filled by the claim loop */
+    store_call call;            /* the recorded call (id "" on a dry run) */
+    int agent;                  /* index into cfg->agents of the claimed agent, -1 none */
+    int rule;                   /* index into cfg->rules of the rule it came from, -1 none */
+    long long callback_id;      /* callback created or bumped, 0 none */
+    char callback_reason[32];   /* "no_agents", "queue_full", ... when callback_id > 0 */
+    long long queue_position;   /* 1-based place in the campaign's queue when queued, else 0 */
+    long long estimated_wait_s; /* the queue's wait estimate when queued, else 0 */
 } callflow_outcome;
 
 void callflow_outcome_init(callflow_outcome *o);
 void callflow_outcome_free(callflow_outcome *o);
 
-/* Routes one inbound call. With dry_run nothing is claimed or written (the candidates are
+/* The API's action for a recorded (or dry-run) decision: "connect", "queue", "callback" or
+ * "reject". */
+const char *callflow_action_name(const callflow_outcome *o);
+
+/* Routes one inbound call. When nobody is free (SPEC 3.7) the caller joins the campaign's
+ * queue when it is enabled and not full (status queued, with position and estimated wait),
+ * else gets a callback (reason no_agents or queue_full). While callers are already waiting
+ * in an enabled queue, a new call joins the queue behind them even if an agent is free
+ * (first come first served; the queue dispatcher hands the agent to the oldest caller it
+ * suits). With dry_run nothing is claimed or written (the candidates are
  * what a real route would try). Returns ERR_OK (the action is in out->result.action; a
  * connect whose every claim lost becomes no_agent), or a negative err_code. */
 int callflow_route(store *st, const router_call *call, const char *external_id, int64_t now_ms,
@@ -56,6 +68,16 @@ int callflow_route_batch(store *st, const callflow_request *reqs, int n, const r
  * error nothing changed. `out` must have been initialised with callflow_outcome_init(). */
 int callflow_no_answer(store *st, const char *call_id, int64_t now_ms, const rng_source *rng,
                        callflow_outcome *out);
+
+/* For the queue dispatcher, inside its open transaction: out->call holds a queued call
+ * (status queued, as stored). It is routed again against `cfg` (its tried agents still
+ * excluded); when an agent is available and its claim is won, the row becomes ringing with
+ * that agent and a new trace, is written (only if it is still queued), and the claim is
+ * applied to `cfg`. Returns 1 when handed off (out->call is the new row), 0 when nobody could
+ * take it (nothing written, out->call unchanged), or a negative err_code (ERR_CONFLICT when
+ * the call was no longer queued: roll back, the claim was taken). */
+int callflow_handoff_locked(store *st, config *cfg, int64_t now_ms, const rng_source *rng,
+                            callflow_outcome *out);
 
 /* Ends a call and releases its claim exactly once. Returns 1 when released, 0 when it was
  * already released (harmless), ERR_NOT_FOUND for an unknown id. */

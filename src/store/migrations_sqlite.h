@@ -167,6 +167,15 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      "ALTER TABLE agents ADD COLUMN presence_until_ms INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE agents ADD COLUMN stream_until_ms INTEGER NOT NULL DEFAULT 0;"
      "UPDATE agents SET presence_until_ms = registered_until_ms;"},
+
+    {6, "call queue",
+     /* A queued call (status 'queued', SPEC 3.7) waits in its campaign's queue: queued_ms is
+      * when it entered it, queue_deadline_ms when it leaves with a callback. Callers are
+      * served first come first served by arrival (created_ms, then id). The partial index
+      * holds only the waiting calls, so it stays tiny and costs nothing to other calls. */
+     "ALTER TABLE calls ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE calls ADD COLUMN queue_deadline_ms INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX calls_queued ON calls (campaign, created_ms, id) WHERE status = 'queued';"},
 };
 
 #define STORE_SQLITE_MIGRATIONS_COUNT                                                              \

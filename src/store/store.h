@@ -44,6 +44,7 @@ typedef struct {
     char rule[CONFIG_ID_MAX];
     bool holds_claim; /* true while the call counts on agent's active_calls */
     int64_t created_ms, updated_ms, ended_ms; /* ended_ms 0 while open */
+    int64_t queued_ms, queue_deadline_ms;     /* while queued (SPEC 3.7); else 0 */
     char *tried_json;                         /* JSON array of agent ids already tried */
     char *trace_json;                         /* the routing trace (SPEC 3.6) */
 } store_call;
@@ -123,8 +124,10 @@ void store_call_clear(store_call *call);
 
 /* Ends a call: sets status `final_status` and ended_ms, and releases its claim exactly
  * once (the call's holds_claim flag is cleared in the same transaction as the decrement).
- * Returns 1 when a claim was released, 0 when there was none (already ended: harmless),
- * ERR_NOT_FOUND for an unknown call. Runs its own transaction. */
+ * A call still waiting in the queue is instead recorded as abandoned (the caller hung up)
+ * and gets a callback with reason "abandoned" (SPEC 3.7). Returns 1 when a claim was
+ * released, 0 when there was none (already ended: harmless), ERR_NOT_FOUND for an unknown
+ * call. Runs its own transaction. */
 int store_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms);
 
 /* Creates a callback for a failed call, or when the same caller already has an open
@@ -154,9 +157,11 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
                                  size_t agent_cap);
 
 /* Rewrites the routing outcome of an existing call row: status, agent, rule, holds_claim,
- * tried_json, trace_json, updated_ms and ended_ms (by call->id). Returns ERR_OK or
- * ERR_NOT_FOUND. */
-int store_call_update_route(store *st, const store_call *call);
+ * tried_json, trace_json, updated_ms, ended_ms, queued_ms and queue_deadline_ms (by
+ * call->id), only when the row's status is still `expected` (a call_status; -1: any).
+ * Returns ERR_OK, ERR_NOT_FOUND, or ERR_CONFLICT when the status was not `expected` (for
+ * example another daemon took the queued call first). */
+int store_call_update_route(store *st, const store_call *call, int expected);
 
 /* Filters of store_call_list; "" or 0 means no filter. Calls come newest first; `before`
  * is the cursor (a call id: only calls with a smaller id, i.e. older, are listed). */
@@ -202,6 +207,7 @@ typedef struct {
     long long active_calls;
     long long agents_available;
     long long open_callbacks;
+    long long queued_calls; /* callers waiting in a queue */
 } store_stats;
 
 int store_stats_get(store *st, int64_t now_ms, store_stats *out);
@@ -236,6 +242,26 @@ int store_agent_token_create(store *st, const char *agent_id, const char *secret
 /* Finds the live key or agent token whose secret hashes to `secret_sha256`. Returns ERR_OK
  * with *out filled, or ERR_NOT_FOUND (unknown or revoked). */
 int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out);
+
+/* ---- the call queue (issue 4, SPEC 3.7) ------------------------------------------------ */
+
+/* Counts the calls waiting in `campaign`'s queue (every campaign's when NULL or ""). */
+int store_queue_count(store *st, const char *campaign, long long *out);
+
+/* Lists up to `limit` (1..1000) waiting calls, of `campaign` (every campaign when NULL or
+ * ""), first come first served: by arrival (created_ms), then id. Rows come with their
+ * traces. On success *out is a new array of *n rows: clear each with store_call_clear()
+ * and free the array. */
+int store_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n);
+
+/* The 1-based position of a waiting call in its campaign's queue: 1 + the waiting calls of
+ * the same campaign that arrived before it. */
+int store_queue_position(store *st, const store_call *call, long long *out);
+
+/* The mean duration (ended - created, ms) and number of the campaign's calls completed at or
+ * after since_ms, for the queue's wait estimate; *avg_ms is 0 when there were none. */
+int store_queue_handle_time(store *st, const char *campaign, int64_t since_ms, long long *avg_ms,
+                            long long *n);
 
 /* ---- added for the daemon's group commit (server/route_writer) --------------------------- */
 

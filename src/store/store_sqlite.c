@@ -17,6 +17,12 @@
 #define STORE_STATES_TEXT_MAX (STATES_COUNT * 3 + 1)
 #define STORE_CATEGORIES_TEXT_MAX (CONFIG_MAX_CATEGORIES * CONFIG_CATEGORY_MAX + 1)
 
+/* The columns store_call_row() reads, in its order. */
+#define STORE_CALL_COLS                                                                            \
+    "id, external_id, campaign, tracking_number, caller, caller_state, category, status, agent,"   \
+    " rule, holds_claim, tried_json, trace_json, created_ms, updated_ms, ended_ms, queued_ms,"     \
+    " queue_deadline_ms"
+
 /* Statements of the hot path and of the small single-row operations, prepared on first use
  * and kept for the life of the handle. */
 enum {
@@ -60,21 +66,22 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_CURSOR] = "UPDATE rules SET rr_last_agent = ?2 WHERE id = ?1",
     [Q_CALL_INSERT] = "INSERT INTO calls (id, external_id, campaign, tracking_number, caller,"
                       " caller_state, category, status, agent, rule, holds_claim, tried_json,"
-                      " trace_json, created_ms, updated_ms, ended_ms)"
+                      " trace_json, created_ms, updated_ms, ended_ms, queued_ms,"
+                      " queue_deadline_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                      " ?15, ?16)",
-    [Q_CALL_GET] = "SELECT id, external_id, campaign, tracking_number, caller, caller_state,"
-                   " category, status, agent, rule, holds_claim, tried_json, trace_json,"
-                   " created_ms, updated_ms, ended_ms FROM calls WHERE id = ?1",
+                      " ?15, ?16, ?17, ?18)",
+    [Q_CALL_GET] = "SELECT " STORE_CALL_COLS " FROM calls WHERE id = ?1",
     /* Clearing holds_claim and decrementing happen in one transaction, and only the
      * statement that actually cleared the flag goes on to decrement: exactly once. */
     [Q_CALL_RELEASE] = "UPDATE calls SET holds_claim = 0, status = ?2, ended_ms = ?3,"
                        " updated_ms = ?3 WHERE id = ?1 AND holds_claim = 1 RETURNING agent",
     [Q_AGENT_RELEASE] = "UPDATE agents SET active_calls = active_calls - 1"
                         " WHERE id = ?1 AND active_calls > 0",
-    [Q_CALL_FINISH] = "UPDATE calls SET status = ?2, ended_ms = ?3, updated_ms = ?3"
+    /* A caller who hangs up while waiting in the queue abandoned the call (SPEC 3.7). */
+    [Q_CALL_FINISH] = "UPDATE calls SET status = CASE status WHEN 'queued' THEN 'abandoned'"
+                      " ELSE ?2 END, ended_ms = ?3, updated_ms = ?3, queue_deadline_ms = 0"
                       " WHERE id = ?1 AND status NOT IN ('completed', 'callback', 'abandoned',"
-                      " 'failed')",
+                      " 'failed') RETURNING status",
     [Q_CALL_EXISTS] = "SELECT 1 FROM calls WHERE id = ?1",
     [Q_CALLBACK_UPSERT] =
         "INSERT INTO callbacks (call_id, campaign, tracking_number, caller, caller_state,"
@@ -1236,6 +1243,8 @@ int store_call_insert(store *st, store_call *call)
     sqlite3_bind_int64(s, 14, call->created_ms);
     sqlite3_bind_int64(s, 15, call->updated_ms ? call->updated_ms : call->created_ms);
     sqlite3_bind_int64(s, 16, call->ended_ms);
+    sqlite3_bind_int64(s, 17, call->queued_ms);
+    sqlite3_bind_int64(s, 18, call->queue_deadline_ms);
     return store_run(st, s, "insert call");
 }
 
@@ -1252,24 +1261,11 @@ static char *store_col_strdup(sqlite3_stmt *s, int col)
     return copy;
 }
 
-int store_call_get(store *st, const char *call_id, store_call *out)
+/* Reads the STORE_CALL_COLS of the current row of `s` into *out (zeroed first). Returns
+ * ERR_OK, or ERR_NOMEM (then *out is cleared). */
+static int store_call_row(store *st, sqlite3_stmt *s, store_call *out)
 {
-    if (!st || !call_id || !out)
-        return ERR_INVALID;
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = store_stmt(st, Q_CALL_GET);
-    if (!s)
-        return ERR_STORE;
-    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        rc = ERR_NOT_FOUND;
-        goto out_reset;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = store_fail(st, "get call");
-        goto out_reset;
-    }
     store_col_copy(s, 0, out->id, sizeof out->id);
     store_col_copy(s, 1, out->external_id, sizeof out->external_id);
     store_col_copy(s, 2, out->campaign, sizeof out->campaign);
@@ -1287,12 +1283,29 @@ int store_call_get(store *st, const char *call_id, store_call *out)
     out->created_ms = sqlite3_column_int64(s, 13);
     out->updated_ms = sqlite3_column_int64(s, 14);
     out->ended_ms = sqlite3_column_int64(s, 15);
-    rc = ERR_OK;
+    out->queued_ms = sqlite3_column_int64(s, 16);
+    out->queue_deadline_ms = sqlite3_column_int64(s, 17);
     if (!out->tried_json || !out->trace_json) {
         store_call_clear(out);
-        rc = store_nomem(st);
+        return store_nomem(st);
     }
-out_reset:
+    return ERR_OK;
+}
+
+int store_call_get(store *st, const char *call_id, store_call *out)
+{
+    if (!st || !call_id || !out)
+        return ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = store_stmt(st, Q_CALL_GET);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = store_call_row(st, s, out);
+    else
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "get call");
     sqlite3_reset(s);
     return rc;
 }
@@ -1330,6 +1343,27 @@ static int store_release_claim(store *st, sqlite3_stmt *s, const char *what, cha
     return rc < 0 ? rc : 1;
 }
 
+/* The callback of a caller who left the queue (reason "abandoned"), from the call row. */
+static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms)
+{
+    store_call row;
+    store_callback cb;
+    int rc = store_call_get(st, call_id, &row);
+    if (rc < 0)
+        return rc;
+    memset(&cb, 0, sizeof cb);
+    store_copy(cb.call_id, sizeof cb.call_id, row.id);
+    store_copy(cb.campaign, sizeof cb.campaign, row.campaign);
+    store_copy(cb.tracking_number, sizeof cb.tracking_number, row.tracking_number);
+    store_copy(cb.caller, sizeof cb.caller, row.caller);
+    store_copy(cb.caller_state, sizeof cb.caller_state, row.caller_state);
+    store_copy(cb.category, sizeof cb.category, row.category);
+    store_copy(cb.reason, sizeof cb.reason, "abandoned");
+    cb.created_ms = now_ms;
+    store_call_clear(&row);
+    return cb.campaign[0] ? store_callback_upsert(st, &cb) : ERR_OK;
+}
+
 /* The body of store_call_end, inside its transaction. */
 static int store_call_end_locked(store *st, const char *call_id, call_status final_status,
                                  int64_t now_ms)
@@ -1350,9 +1384,19 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, store_call_status_name(final_status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now_ms);
-    rc = store_run(st, s, "finish call");
-    if (rc < 0 || sqlite3_changes(st->db) > 0)
+    rc = sqlite3_step(s);
+    bool finished = rc == SQLITE_ROW;
+    bool abandoned = finished && strcmp((const char *)sqlite3_column_text(s, 0), "abandoned") == 0;
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "finish call");
+    sqlite3_reset(s);
+    if (rc < 0)
         return rc;
+    if (abandoned)
+        return store_abandon_callback(st, call_id, now_ms);
+    if (finished)
+        return ERR_OK;
     if (!(s = store_stmt(st, Q_CALL_EXISTS)))
         return ERR_STORE;
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
@@ -1527,15 +1571,18 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
     return ERR_CONFLICT;
 }
 
-int store_call_update_route(store *st, const store_call *call)
+int store_call_update_route(store *st, const store_call *call, int expected)
 {
     sqlite3_stmt *s;
-    if (!st || !call || !call->id[0])
+    call_status status;
+    bool holds;
+    if (!st || !call || !call->id[0] || expected > CALL_FAILED)
         return ERR_INVALID;
     int rc = store_prep(st,
                         "UPDATE calls SET status = ?2, agent = ?3, rule = ?4, holds_claim = ?5,"
-                        " tried_json = ?6, trace_json = ?7, updated_ms = ?8, ended_ms = ?9"
-                        " WHERE id = ?1",
+                        " tried_json = ?6, trace_json = ?7, updated_ms = ?8, ended_ms = ?9,"
+                        " queued_ms = ?10, queue_deadline_ms = ?11"
+                        " WHERE id = ?1 AND (?12 = '' OR status = ?12)",
                         &s);
     if (rc < 0)
         return rc;
@@ -1548,24 +1595,63 @@ int store_call_update_route(store *st, const store_call *call)
     sqlite3_bind_text(s, 7, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, call->updated_ms);
     sqlite3_bind_int64(s, 9, call->ended_ms);
+    sqlite3_bind_int64(s, 10, call->queued_ms);
+    sqlite3_bind_int64(s, 11, call->queue_deadline_ms);
+    sqlite3_bind_text(s, 12, expected >= 0 ? store_call_status_name((call_status)expected) : "", -1,
+                      SQLITE_STATIC);
     rc = store_changed_or_missing(st, s, "update call");
     sqlite3_finalize(s);
+    if (rc != ERR_NOT_FOUND || expected < 0)
+        return rc;
+    rc = store_call_status_of(st, call->id, &status, &holds);
+    if (rc < 0)
+        return rc;
+    snprintf(st->err, sizeof st->err, "the call is %s, not %s", store_call_status_name(status),
+             store_call_status_name((call_status)expected));
+    return ERR_CONFLICT;
+}
+
+/* Steps a bound query of STORE_CALL_COLS into a new array of at most `limit` rows (see
+ * store_call_list for ownership). Does not finalize `s`. */
+static int store_call_rows(store *st, sqlite3_stmt *s, int limit, store_call **out, int *n,
+                           const char *what)
+{
+    int count = 0, rc = SQLITE_DONE;
+    store_call *rows = calloc((size_t)limit, sizeof *rows);
+    if (!rows)
+        return store_nomem(st);
+    while (count < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = store_call_row(st, s, &rows[count]);
+        if (rc < 0)
+            goto out_free_rows;
+        count++;
+    }
+    if (count < limit && rc != SQLITE_DONE) {
+        rc = store_fail(st, what);
+        goto out_free_rows;
+    }
+    *out = rows;
+    *n = count;
+    return ERR_OK;
+out_free_rows:
+    for (int i = 0; i < count; i++)
+        store_call_clear(&rows[i]);
+    free(rows);
     return rc;
 }
 
 int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
 {
     sqlite3_stmt *s;
-    store_call *rows = NULL;
-    int count = 0;
     if (!st || !f || !out || !n || f->limit < 1 || f->limit > 1000)
         return ERR_INVALID;
     *out = NULL;
     *n = 0;
     int rc = store_prep(st,
                         "SELECT id, external_id, campaign, tracking_number, caller, caller_state,"
-                        " category, status, agent, rule, holds_claim, tried_json, created_ms,"
-                        " updated_ms, ended_ms FROM calls"
+                        " category, status, agent, rule, holds_claim, tried_json, '{}',"
+                        " created_ms, updated_ms, ended_ms, queued_ms, queue_deadline_ms"
+                        " FROM calls"
                         " WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR campaign = ?2)"
                         " AND (?3 = '' OR agent = ?3) AND created_ms >= ?4"
                         " AND (?5 = '' OR id < ?5) ORDER BY id DESC LIMIT ?6",
@@ -1579,50 +1665,100 @@ int store_call_list(store *st, const store_call_filter *f, store_call **out, int
     sqlite3_bind_int64(s, 4, f->since_ms);
     sqlite3_bind_text(s, 5, f->before, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, f->limit);
-    rows = calloc((size_t)f->limit, sizeof *rows);
-    if (!rows) {
-        rc = store_nomem(st);
-        goto out_finalize;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && count < f->limit) {
-        store_call *c = &rows[count++];
-        store_col_copy(s, 0, c->id, sizeof c->id);
-        store_col_copy(s, 1, c->external_id, sizeof c->external_id);
-        store_col_copy(s, 2, c->campaign, sizeof c->campaign);
-        store_col_copy(s, 3, c->tracking_number, sizeof c->tracking_number);
-        store_col_copy(s, 4, c->caller, sizeof c->caller);
-        store_col_copy(s, 5, c->caller_state, sizeof c->caller_state);
-        store_col_copy(s, 6, c->category, sizeof c->category);
-        int status = store_call_status_parse((const char *)sqlite3_column_text(s, 7));
-        c->status = status < 0 ? CALL_FAILED : (call_status)status;
-        store_col_copy(s, 8, c->agent, sizeof c->agent);
-        store_col_copy(s, 9, c->rule, sizeof c->rule);
-        c->holds_claim = sqlite3_column_int(s, 10) != 0;
-        c->tried_json = store_col_strdup(s, 11);
-        c->trace_json = strdup("{}");
-        c->created_ms = sqlite3_column_int64(s, 12);
-        c->updated_ms = sqlite3_column_int64(s, 13);
-        c->ended_ms = sqlite3_column_int64(s, 14);
-        if (!c->tried_json || !c->trace_json) {
-            rc = store_nomem(st);
-            goto out_free_rows;
-        }
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = store_fail(st, "list calls");
-        goto out_free_rows;
-    }
-    *out = rows;
-    *n = count;
-    rows = NULL;
-    rc = ERR_OK;
-out_free_rows:
-    if (rows) {
-        for (int i = 0; i < count; i++)
-            store_call_clear(&rows[i]);
-        free(rows);
-    }
-out_finalize:
+    rc = store_call_rows(st, s, f->limit, out, n, "list calls");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- the call queue (issue 4) ------------------------------------------------------------ */
+
+int store_queue_count(store *st, const char *campaign, long long *out)
+{
+    sqlite3_stmt *s;
+    if (!st || !out)
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "SELECT count(*) FROM calls WHERE status = 'queued'"
+                        " AND (?1 = '' OR campaign = ?1)",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, campaign ? campaign : "", -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    rc = rc == SQLITE_ROW ? ERR_OK : store_fail(st, "count queue");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n)
+{
+    sqlite3_stmt *s;
+    if (!st || !out || !n || limit < 1 || limit > 1000)
+        return ERR_INVALID;
+    *out = NULL;
+    *n = 0;
+    int rc = store_prep(st,
+                        "SELECT " STORE_CALL_COLS " FROM calls WHERE status = 'queued'"
+                        " AND (?1 = '' OR campaign = ?1) ORDER BY created_ms, id LIMIT ?2",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, campaign ? campaign : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    rc = store_call_rows(st, s, limit, out, n, "list queue");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_queue_position(store *st, const store_call *call, long long *out)
+{
+    sqlite3_stmt *s;
+    if (!st || !call || !out)
+        return ERR_INVALID;
+    int rc = store_prep(st,
+                        "SELECT count(*) FROM calls WHERE status = 'queued' AND campaign = ?1"
+                        " AND (created_ms < ?2 OR (created_ms = ?2 AND id < ?3))",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, call->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, call->created_ms);
+    sqlite3_bind_text(s, 3, call->id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
+    rc = rc == SQLITE_ROW ? ERR_OK : store_fail(st, "queue position");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_queue_handle_time(store *st, const char *campaign, int64_t since_ms, long long *avg_ms,
+                            long long *n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char lower[13];
+    sqlite3_stmt *s;
+    if (!st || !campaign || !avg_ms || !n)
+        return ERR_INVALID;
+    /* Call ids start with their creation time (48 bits of ms in hex), so the primary key
+     * limits the scan to the calls created since then, without an index of its own. */
+    uint64_t t = since_ms > 0 ? (uint64_t)since_ms : 0;
+    for (int i = 0; i < 12; i++)
+        lower[i] = hex[(t >> (4 * (11 - i))) & 15];
+    lower[12] = '\0';
+    int rc = store_prep(st,
+                        "SELECT coalesce(avg(ended_ms - created_ms), 0), count(*) FROM calls"
+                        " WHERE id >= ?1 AND campaign = ?2 AND status = 'completed'"
+                        " AND ended_ms >= created_ms",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, lower, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, campaign, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    *avg_ms = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    rc = rc == SQLITE_ROW ? ERR_OK : store_fail(st, "handle time");
     sqlite3_finalize(s);
     return rc;
 }
@@ -1793,6 +1929,9 @@ int store_stats_get(store *st, int64_t now_ms, store_stats *out)
     if (rc == ERR_OK)
         rc = store_count(st, "SELECT count(*) FROM callbacks WHERE open = 1", now_ms,
                          &out->open_callbacks);
+    if (rc == ERR_OK)
+        rc = store_count(st, "SELECT count(*) FROM calls WHERE status = 'queued'", now_ms,
+                         &out->queued_calls);
     return rc;
 }
 

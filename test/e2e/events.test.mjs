@@ -4,9 +4,8 @@
 // Last-Event-ID, and a clean stop with streams open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, fixture, TX } from './harness.mjs';
+import { startServer, fixture, openStream, sleep, TX } from './harness.mjs';
 
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // A server with the fixture loaded and NO agent registered.
 async function startBare(t) {
@@ -20,61 +19,6 @@ async function startBare(t) {
   return srv;
 }
 
-// Opens an SSE stream and parses its events as they come. Resolves once the response
-// headers arrived; `events` fills up, `closed` turns true when the server ends it.
-async function openStream(srv, path, { token = srv.key, headers = {} } = {}) {
-  const ac = new AbortController();
-  const res = await fetch(srv.url + path, {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
-    signal: ac.signal,
-  });
-  const st = { status: res.status, res, events: [], comments: 0, closed: false, close: () => ac.abort() };
-  if (res.status !== 200) {
-    st.json = await res.json();
-    return st;
-  }
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  st.done = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of frame.split('\n')) {
-            if (line.startsWith(':')) st.comments++;
-            else if (line.startsWith('id: ')) ev.id = line.slice(4);
-            else if (line.startsWith('event: ')) ev.event = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.event) st.events.push(ev);
-        }
-      }
-    } catch { /* aborted */ }
-    st.closed = true;
-  })();
-  // Waits for the first event matching pred (by type, or a function) after index `from`.
-  st.waitFor = async (pred, { timeout = 3000, from = 0 } = {}) => {
-    const match = typeof pred === 'string' ? (e) => e.event === pred : pred;
-    const t0 = Date.now();
-    for (;;) {
-      const ev = st.events.slice(from).find(match);
-      if (ev) return ev;
-      if (st.closed || Date.now() - t0 > timeout) {
-        throw new Error(`no matching event on ${path}; got ${JSON.stringify(st.events.map((e) => e.event))}`);
-      }
-      await sleep(10);
-    }
-  };
-  await st.waitFor('ready');
-  return st;
-}
 
 async function connected(srv, id) {
   const r = await srv.request('GET', `/v1/agents/${id}`);
@@ -215,10 +159,13 @@ test('/v1/events shows call and agent events in order, and replays after Last-Ev
   assert.equal((await srv.request('DELETE', '/v1/agents/a1/presence')).status, 200);
   await dash.waitFor((e) => e.event === 'agent.presence' && e.data.connected === false);
 
-  const seen = dash.events.filter((e) => e.event !== 'ready').map((e) => e.event);
-  assert.deepEqual(seen, ['agent.updated', 'agent.presence', 'call.routed', 'call.updated', 'call.updated',
-    'call.routed', 'callback.created', 'callback.completed', 'agent.presence']);
-  const ev = dash.events.filter((e) => e.event !== 'ready');
+  // An edit of the configuration (the PATCH) also says config.updated, just before.
+  const all = dash.events.filter((e) => e.event !== 'ready');
+  assert.equal(all[0].event, 'config.updated');
+  assert.equal(all[0].data.path, '/v1/agents/a2');
+  const ev = all.slice(1);
+  assert.deepEqual(ev.map((e) => e.event), ['agent.updated', 'agent.presence', 'call.routed', 'call.updated',
+    'call.updated', 'call.routed', 'callback.created', 'callback.completed', 'agent.presence']);
   const ids = ev.map((e) => Number(e.id));
   assert.deepEqual([...ids].sort((a, b) => a - b), ids);
   assert.equal(ev[0].data.agent, 'a2');

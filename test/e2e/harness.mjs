@@ -41,13 +41,16 @@ export function cli(db, ...args) {
 }
 
 // Starts a daemon on a new database with an admin key. Resolves to a handle with
-// url, db, key, log (stderr so far), request(), token(agent) and stop().
-export async function startServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'sc_e2e_'));
-  const db = join(dir, 'test.db');
-  cli(db, 'migrate');
-  const key = cli(db, 'key', 'create', '--name', 'admin').trim();
-  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', '4'],
+// url, db, key, log (stderr so far), request(), token(agent), stop() and kill() (SIGKILL).
+// With `shared` (the handle of a daemon started before), it serves that daemon's database
+// and key instead (a second daemon, or a restart); the database then stays until the first
+// daemon's stop(). `args` are extra options of serve.
+export async function startServer({ shared = null, args = [] } = {}) {
+  const dir = shared ? null : mkdtempSync(join(tmpdir(), 'sc_e2e_'));
+  const db = shared ? shared.db : join(dir, 'test.db');
+  if (!shared) cli(db, 'migrate');
+  const key = shared ? shared.key : cli(db, 'key', 'create', '--name', 'admin').trim();
+  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', '4', ...args],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
@@ -73,7 +76,8 @@ export async function startServer() {
         payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
         h['content-type'] = contentType || 'application/json';
       }
-      const res = await fetch(url + path, { method, headers: h, body: payload });
+      // No request may hang a test: the longest legitimate one is a 60 s long poll.
+      const res = await fetch(url + path, { method, headers: h, body: payload, signal: AbortSignal.timeout(90000) });
       const text = await res.text();
       let json = null;
       try { json = JSON.parse(text); } catch { /* not JSON (metrics) */ }
@@ -81,10 +85,15 @@ export async function startServer() {
     },
     token(agent) { return cli(db, 'agent', 'token', agent).trim(); },
     async stop() {
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const r = await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
       return r;
+    },
+    // Kills the daemon with SIGKILL (a crash) and waits until it is gone; the database stays.
+    async kill() {
+      child.kill('SIGKILL');
+      return exited;
     },
   };
   return srv;
@@ -107,3 +116,61 @@ export async function startWithFixture(t) {
 }
 
 export const TX = '+15125550123'; // a Texas caller
+
+export const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// Opens an SSE stream and parses its events as they come. Resolves once the response
+// headers arrived; `events` fills up, `closed` turns true when the server ends it.
+export async function openStream(srv, path, { token = srv.key, headers = {} } = {}) {
+  const ac = new AbortController();
+  const res = await fetch(srv.url + path, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
+    signal: ac.signal,
+  });
+  const st = { status: res.status, res, events: [], comments: 0, closed: false, close: () => ac.abort() };
+  if (res.status !== 200) {
+    st.json = await res.json();
+    return st;
+  }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  st.done = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = {};
+          for (const line of frame.split('\n')) {
+            if (line.startsWith(':')) st.comments++;
+            else if (line.startsWith('id: ')) ev.id = line.slice(4);
+            else if (line.startsWith('event: ')) ev.event = line.slice(7);
+            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
+          }
+          if (ev.event) st.events.push(ev);
+        }
+      }
+    } catch { /* aborted */ }
+    st.closed = true;
+  })();
+  // Waits for the first event matching pred (by type, or a function) after index `from`.
+  st.waitFor = async (pred, { timeout = 3000, from = 0 } = {}) => {
+    const match = typeof pred === 'string' ? (e) => e.event === pred : pred;
+    const t0 = Date.now();
+    for (;;) {
+      const ev = st.events.slice(from).find(match);
+      if (ev) return ev;
+      if (st.closed || Date.now() - t0 > timeout) {
+        throw new Error(`no matching event on ${path}; got ${JSON.stringify(st.events.map((e) => e.event))}`);
+      }
+      await sleep(10);
+    }
+  };
+  await st.waitFor('ready');
+  return st;
+}

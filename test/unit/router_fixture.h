@@ -15,7 +15,7 @@
 #define FX_NOW 1772452800000LL
 
 /* Lines, one per object, fields separated by spaces:
- *   campaign ID [default=CAT]
+ *   campaign ID [default=CAT] [queue=MAX_SIZE] [wait=MAX_WAIT_S]   (queue= enables it)
  *   number E164 CAMPAIGN [cat=CAT]
  *   agent ID [status=active|paused|deactivated] [max=N] [active=N] [states=TX,FL]
  *         [cats=medicare,aca] [reg=SECONDS|never] [last=MS]
@@ -80,6 +80,11 @@ static inline void fx_line(config *cfg, char *line)
             if ((v = fx_opt(t, "default"))) {
                 snprintf(c.default_category, sizeof(c.default_category), "%s", v);
                 config_category_bit(cfg, v);
+            } else if ((v = fx_opt(t, "queue"))) {
+                c.queue_enabled = true;
+                c.queue_max_size = atoi(v);
+            } else if ((v = fx_opt(t, "wait"))) {
+                c.queue_max_wait_s = atoi(v);
             } else {
                 cr_assert_fail("fixture: campaign option %s", t);
             }
