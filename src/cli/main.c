@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "core/rng.h"
 #include "core/router.h"
 #include "server/auth.h"
+#include "server/http_util.h"
 #include "server/server.h"
 #include "service/callflow.h"
 #include "store/store.h"
@@ -56,7 +58,14 @@ enum {
     OPT_THREADS,
     OPT_NAME,
     OPT_DISCORD_WEBHOOK,
-    OPT_ALERT_INTERVAL
+    OPT_ALERT_INTERVAL,
+    OPT_PUBLIC_URL,
+    OPT_TWILIO_ACCOUNT_SID,
+    OPT_TWILIO_AUTH_TOKEN,
+    OPT_TWILIO_API_BASE,
+    OPT_TWILIO_API_KEY_SID,
+    OPT_TWILIO_API_KEY_SECRET,
+    OPT_TWILIO_TWIML_APP_SID
 };
 
 /* What every command needs: the database path and the command's name for messages. */
@@ -260,6 +269,10 @@ static const char cli_usage_areacode[] =
 static const char cli_usage_serve[] =
     "Usage: sureconnect serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
     "                         [--discord-webhook URL] [--alert-interval SECONDS]\n"
+    "                         [--public-url URL] [--twilio-account-sid SID]\n"
+    "                         [--twilio-auth-token TOKEN] [--twilio-api-base URL]\n"
+    "                         [--twilio-api-key-sid SID] [--twilio-api-key-secret SECRET]\n"
+    "                         [--twilio-twiml-app-sid SID]\n"
     "\n"
     "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
     "accepting, finishes the requests in flight, closes the database and exits 0.\n"
@@ -274,6 +287,15 @@ static const char cli_usage_serve[] =
     "  --alert-interval SECONDS\n"
     "                      at most one alert per campaign per interval, 1-86400 (default:\n"
     "                      $SURECONNECT_ALERT_INTERVAL, else 60)\n"
+    "\n"
+    "The Twilio-compatible voice adapter (docs/TWILIO.md) runs when --public-url,\n"
+    "--twilio-account-sid and --twilio-auth-token are set; softphone tokens need\n"
+    "--twilio-api-key-sid and --twilio-api-key-secret (and --twilio-twiml-app-sid for\n"
+    "outgoing calls). Each option also comes from the environment: $SURECONNECT_PUBLIC_URL,\n"
+    "$SURECONNECT_TWILIO_ACCOUNT_SID, $SURECONNECT_TWILIO_AUTH_TOKEN,\n"
+    "$SURECONNECT_TWILIO_API_BASE (default https://api.twilio.com),\n"
+    "$SURECONNECT_TWILIO_API_KEY_SID, $SURECONNECT_TWILIO_API_KEY_SECRET,\n"
+    "$SURECONNECT_TWILIO_TWIML_APP_SID.\n"
     "\n"
     "Logs go to stderr, one key=value line per request and per routing decision.\n";
 
@@ -920,10 +942,82 @@ static bool cli_webhook_ok(const char *url)
     return true;
 }
 
+/* The Twilio settings: option, environment variable, where it goes, and its check (a URL,
+ * a SID with its prefix, or any printable secret). */
+typedef struct {
+    int opt;
+    const char *flag, *env;
+    size_t offset;      /* of the field in twilio_config */
+    const char *prefix; /* "AC", "SK", "AP" for SIDs; "url" for URLs; NULL for secrets */
+} cli_twilio_opt;
+
+static const cli_twilio_opt cli_twilio_opts[] = {
+    {OPT_PUBLIC_URL, "public-url", "SURECONNECT_PUBLIC_URL", offsetof(twilio_config, public_url),
+     "url"},
+    {OPT_TWILIO_ACCOUNT_SID, "twilio-account-sid", "SURECONNECT_TWILIO_ACCOUNT_SID",
+     offsetof(twilio_config, account_sid), "AC"},
+    {OPT_TWILIO_AUTH_TOKEN, "twilio-auth-token", "SURECONNECT_TWILIO_AUTH_TOKEN",
+     offsetof(twilio_config, auth_token), NULL},
+    {OPT_TWILIO_API_BASE, "twilio-api-base", "SURECONNECT_TWILIO_API_BASE",
+     offsetof(twilio_config, api_base), "url"},
+    {OPT_TWILIO_API_KEY_SID, "twilio-api-key-sid", "SURECONNECT_TWILIO_API_KEY_SID",
+     offsetof(twilio_config, api_key_sid), "SK"},
+    {OPT_TWILIO_API_KEY_SECRET, "twilio-api-key-secret", "SURECONNECT_TWILIO_API_KEY_SECRET",
+     offsetof(twilio_config, api_key_secret), NULL},
+    {OPT_TWILIO_TWIML_APP_SID, "twilio-twiml-app-sid", "SURECONNECT_TWILIO_TWIML_APP_SID",
+     offsetof(twilio_config, twiml_app_sid), "AP"},
+};
+
+#define CLI_N_TWILIO_OPTS ((int)(sizeof cli_twilio_opts / sizeof cli_twilio_opts[0]))
+
+/* Checks and stores one Twilio setting from `source` (an option or a variable's name, for
+ * the message). Returns -1 when stored, else the usage error's exit code. */
+static int cli_twilio_set(cli_ctx *cx, const cli_twilio_opt *t, const char *value,
+                          const char *source, twilio_config *tw)
+{
+    bool ok;
+    if (!t->prefix)
+        ok = value[0] && http_printable(value, 256);
+    else if (strcmp(t->prefix, "url") == 0)
+        ok = cli_webhook_ok(value);
+    else
+        ok = twilio_sid_ok(value, t->prefix);
+    if (!ok)
+        return cli_usage_error(cx, "%s must be %s", source,
+                               !t->prefix                      ? "printable text of 1-255 bytes"
+                               : strcmp(t->prefix, "url") == 0 ? "an http:// or https:// URL"
+                               : strcmp(t->prefix, "AC") == 0  ? "an account SID (AC + 32 hex)"
+                               : strcmp(t->prefix, "SK") == 0  ? "an API key SID (SK + 32 hex)"
+                                                               : "a TwiML app SID (AP + 32 hex)");
+    *(const char **)((char *)tw + t->offset) = value;
+    return -1;
+}
+
+/* The Twilio settings from the environment (options given later override them). */
+static int cli_twilio_env(cli_ctx *cx, twilio_config *tw)
+{
+    for (int i = 0; i < CLI_N_TWILIO_OPTS; i++) {
+        const char *env = getenv(cli_twilio_opts[i].env);
+        int rc = env && env[0]
+                     ? cli_twilio_set(cx, &cli_twilio_opts[i], env, cli_twilio_opts[i].env, tw)
+                     : -1;
+        if (rc >= 0)
+            return rc;
+    }
+    return -1;
+}
+
 static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
 {
     server_options *o = data;
     long n;
+    for (int i = 0; i < CLI_N_TWILIO_OPTS; i++) {
+        if (opt == cli_twilio_opts[i].opt) {
+            char source[48];
+            snprintf(source, sizeof source, "--%s", cli_twilio_opts[i].flag);
+            return cli_twilio_set(cx, &cli_twilio_opts[i], arg, source, &o->twilio);
+        }
+    }
     if (opt == OPT_LISTEN) {
         o->listen = arg;
     } else if (opt == OPT_THREADS) {
@@ -953,10 +1047,24 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"discord-webhook", required_argument, NULL, OPT_DISCORD_WEBHOOK},
         {"alert-interval", required_argument, NULL, OPT_ALERT_INTERVAL},
+        {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
+        {"twilio-account-sid", required_argument, NULL, OPT_TWILIO_ACCOUNT_SID},
+        {"twilio-auth-token", required_argument, NULL, OPT_TWILIO_AUTH_TOKEN},
+        {"twilio-api-base", required_argument, NULL, OPT_TWILIO_API_BASE},
+        {"twilio-api-key-sid", required_argument, NULL, OPT_TWILIO_API_KEY_SID},
+        {"twilio-api-key-secret", required_argument, NULL, OPT_TWILIO_API_KEY_SECRET},
+        {"twilio-twiml-app-sid", required_argument, NULL, OPT_TWILIO_TWIML_APP_SID},
         {0, 0, 0, 0}};
-    server_options o = {cx->db, CLI_LISTEN_DEFAULT, CLI_THREADS_DEFAULT, NULL, 0};
+    server_options o;
+    memset(&o, 0, sizeof o);
+    o.db = cx->db;
+    o.listen = CLI_LISTEN_DEFAULT;
+    o.threads = CLI_THREADS_DEFAULT;
     const char *env = getenv("SURECONNECT_LISTEN");
     long n;
+    int twrc = cli_twilio_env(cx, &o.twilio);
+    if (twrc >= 0)
+        return twrc;
     if (env && env[0])
         o.listen = env;
     env = getenv("SURECONNECT_THREADS");

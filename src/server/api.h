@@ -66,6 +66,13 @@ typedef struct {
 bool api_config_element_edit(http_req *rq, const config *cur, json_t *doc, void *arg);
 
 /* api_calls.c: /v1/calls and /v1/callbacks. */
+
+struct callflow_outcome;
+/* What every committed routing decision does besides its reply (shared with the telephony
+ * webhooks): the events (call.routed, call.offered, callback.created), the metrics and the
+ * "route" log line; `us` is the time it took. */
+void api_calls_record_decision(http_req *rq, const struct callflow_outcome *o, long long us);
+
 void api_calls_create(http_req *rq);
 void api_calls_answered(http_req *rq);
 void api_calls_no_answer(http_req *rq);
@@ -74,6 +81,22 @@ void api_calls_list(http_req *rq);
 void api_calls_get(http_req *rq);
 void api_calls_callbacks_list(http_req *rq);
 void api_calls_callback_complete(http_req *rq);
+
+/* api_softphone.c: GET /v1/agents/{id}/softphone-token (Twilio Voice SDK access token). */
+void api_softphone_token(http_req *rq);
+
+/* api_twilio.c: the Twilio-compatible voice webhooks (docs/TWILIO.md), public routes
+ * authenticated by X-Twilio-Signature: POST /twilio/voice (inbound call), /twilio/status
+ * (call status callback), /twilio/dial/{id}/{agent} (the Dial action), /twilio/answered/{id} (the
+ * agent answered), /twilio/wait/{id} (the queue's wait URL), /twilio/queue/{id} (the
+ * Enqueue action) and /twilio/connect/{id} (where a hand-off redirects the call). */
+void api_twilio_voice(http_req *rq);
+void api_twilio_status(http_req *rq);
+void api_twilio_dial(http_req *rq);
+void api_twilio_answered(http_req *rq);
+void api_twilio_wait(http_req *rq);
+void api_twilio_queue(http_req *rq);
+void api_twilio_connect(http_req *rq);
 
 /* api_queues.c: GET /v1/queues and GET /v1/queues/{campaign}. */
 void api_queues_list(http_req *rq);

@@ -89,6 +89,21 @@ static void calls_reply_with_trace(http_req *rq, int status, json_t *reply, cons
     rq->status = status;
 }
 
+void api_calls_record_decision(http_req *rq, const callflow_outcome *o, long long us)
+{
+    const store_call *row = &o->call;
+    const char *action = callflow_action_name(o);
+    char usbuf[24];
+    call_events_decision(rq->events, row, action, o->callback_id, o->callback_reason, false,
+                         rq->now_ms);
+    server_metrics_route(rq->metrics, calls_action_index(action), calls_lost_claims(&o->result),
+                         us);
+    http_log("route", "call_id", row->id, "campaign", row->campaign[0] ? row->campaign : NULL,
+             "state", row->caller_state[0] ? row->caller_state : NULL, "category",
+             row->category[0] ? row->category : NULL, "outcome", action, "agent",
+             row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
+}
+
 /* The reply to a routing decision (POST /v1/calls and no-answer), and its log line. The
  * agent's name and softphone and the campaign's message come from `v`. */
 static void calls_reply_decision(http_req *rq, int status, const callflow_outcome *o,
@@ -98,7 +113,6 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
     const char *action = callflow_action_name(o);
     json_t *agent = json_null(), *queue = json_null(), *reply;
     const char *message = NULL;
-    char usbuf[24];
     if (v->has_agent) {
         json_decref(agent);
         agent = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", v->agent_id, "name", v->agent_name,
@@ -116,13 +130,7 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
     } else if (strcmp(action, "reject") == 0) {
         message = CALLS_NOT_IN_SERVICE;
     }
-    call_events_decision(rq->events, row, action, o->callback_id, o->callback_reason, rq->now_ms);
-    server_metrics_route(rq->metrics, calls_action_index(action), calls_lost_claims(&o->result),
-                         us);
-    http_log("route", "call_id", row->id, "campaign", row->campaign[0] ? row->campaign : NULL,
-             "state", row->caller_state[0] ? row->caller_state : NULL, "category",
-             row->category[0] ? row->category : NULL, "outcome", action, "agent",
-             row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
+    api_calls_record_decision(rq, o, us);
     reply = json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
         "action", action, "status", store_call_status_name(row->status), "agent", agent, "rule",
@@ -192,6 +200,9 @@ void api_calls_create(http_req *rq)
     long long us = (long long)(http_mono_us() - t0);
     if (rc == ROUTE_WRITER_BUSY)
         calls_busy(rq);
+    else if (rc == ERR_CONFLICT && external_id && external_id[0])
+        http_error(rq, 409, "duplicate_external_id", "external_id",
+                   "a call with this external_id is already recorded");
     else if (rc < 0)
         http_store_error(rq, rc, "the call", NULL);
     else

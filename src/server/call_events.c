@@ -23,18 +23,20 @@ void call_events_callback(events_bus *bus, const store_call *row, long long call
 }
 
 void call_events_decision(events_bus *bus, const store_call *row, const char *action,
-                          long long callback_id, const char *callback_reason, int64_t now_ms)
+                          long long callback_id, const char *callback_reason, bool handoff,
+                          int64_t now_ms)
 {
     events_publish(
         bus, "call.routed", NULL, true,
-        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "call_id", row->id,
-                  "action", action, "status", store_call_status_name(row->status), "agent",
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "call_id",
+                  row->id, "action", action, "status", store_call_status_name(row->status), "agent",
                   call_events_str(row->agent), "rule", call_events_str(row->rule), "campaign",
                   call_events_str(row->campaign), "caller", row->caller, "caller_state",
                   call_events_str(row->caller_state), "category", call_events_str(row->category),
                   "callback_id", callback_id > 0 ? json_integer(callback_id) : json_null(),
                   "callback_reason",
-                  callback_id > 0 ? call_events_str(callback_reason) : json_null()),
+                  callback_id > 0 ? call_events_str(callback_reason) : json_null(), "external_id",
+                  call_events_str(row->external_id), "handoff", handoff),
         now_ms);
     if (row->status == CALL_RINGING && row->agent[0])
         events_publish(bus, "call.offered", row->agent, false,

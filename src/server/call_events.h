@@ -4,6 +4,7 @@
 #ifndef SC_CALL_EVENTS_H
 #define SC_CALL_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../store/store.h"
@@ -13,9 +14,11 @@
  * call.routed for the dashboards (with the action, "connect", "queue", "callback" or
  * "reject", and the callback's id and reason when one was made), call.offered for the
  * claimed agent's console when the call rings an agent, callback.created when a callback
- * was made. */
+ * was made. `handoff` marks a waiting caller handed to an agent by the queue dispatcher (a
+ * telephony adapter must then move the live call itself). */
 void call_events_decision(events_bus *bus, const store_call *row, const char *action,
-                          long long callback_id, const char *callback_reason, int64_t now_ms);
+                          long long callback_id, const char *callback_reason, bool handoff,
+                          int64_t now_ms);
 
 /* A call changed (answered, ended, failed over, left the queue): call.updated for the
  * dashboards and for `agent`'s console ("" or NULL: none). `status` overrides the row's

@@ -284,3 +284,11 @@ void http_log(const char *event, ...)
         off += k;
     }
 }
+
+const char *http_form_get(const http_req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_form; i++)
+        if (strcmp(rq->form[i].name, name) == 0)
+            return rq->form[i].value;
+    return NULL;
+}

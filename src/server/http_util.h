@@ -19,6 +19,13 @@
 struct server_metrics;
 struct route_writer;
 struct events_bus;
+struct twilio_config;
+
+/* One field of a form-encoded body (application/x-www-form-urlencoded), decoded. */
+typedef struct {
+    const char *name;
+    const char *value;
+} http_form_field;
 
 /* Looks up a query argument of the request; NULL when absent. Set by the server. */
 typedef const char *(*http_query_fn)(void *conn, const char *key);
@@ -46,21 +53,29 @@ typedef struct {
     store_principal who;         /* the authenticated caller (kind 0 on public routes) */
     int64_t now_ms;
     http_query_fn query;
+    http_query_fn header; /* looks up a request header the same way */
     void *conn;
     /* out */
     int status;
-    json_t *reply;             /* JSON body (owned), or NULL */
-    char *text;                /* a non-JSON body (owned, malloc'd), or NULL */
-    const char *text_type;     /* its content type */
-    char error_code[40];       /* for the request log: the error code answered, "" none */
-    struct events_bus *events; /* where handlers publish events for the SSE streams */
-    bool stream;               /* set by a stream handler: answer with an event stream */
-    const char *stream_agent;  /* the agent of that stream, NULL for the dashboards' one */
+    json_t *reply;                      /* JSON body (owned), or NULL */
+    char *text;                         /* a non-JSON body (owned, malloc'd), or NULL */
+    const char *text_type;              /* its content type */
+    char error_code[40];                /* for the request log: the error code answered, "" none */
+    struct events_bus *events;          /* where handlers publish events for the SSE streams */
+    const struct twilio_config *twilio; /* the telephony adapter's settings (never NULL) */
+    const http_form_field *form;        /* a form-encoded body's fields in body order, else NULL */
+    size_t n_form;
+    bool form_bad;            /* the body claimed to be a form but could not be parsed */
+    bool stream;              /* set by a stream handler: answer with an event stream */
+    const char *stream_agent; /* the agent of that stream, NULL for the dashboards' one */
     /* in and out: the long poll so far (until_ms 0 on the first pass). A handler that leaves
      * until_ms > 0 with its reply asks the server to hold the request until woken; the reply
      * is sent instead when the request cannot wait. */
     http_wait wait;
 } http_req;
+
+/* The value of form field `name` (the first when repeated), or NULL. */
+const char *http_form_get(const http_req *rq, const char *name);
 
 /* Sets a JSON reply; steals `body` (NULL answers 500 out_of_memory). */
 void http_reply(http_req *rq, int status, json_t *body);

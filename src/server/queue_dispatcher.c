@@ -66,7 +66,7 @@ static void qd_publish(queue_dispatcher *d, const queue_change *ch, int64_t now_
     const store_call *row = &ch->call;
     if (ch->kind == QUEUE_HANDED_OFF) {
         atomic_fetch_add(&d->stats.handoffs, 1);
-        call_events_decision(d->bus, row, "connect", 0, NULL, now_ms);
+        call_events_decision(d->bus, row, "connect", 0, NULL, true, now_ms);
         http_log("queue_handoff", "call_id", row->id, "campaign", row->campaign, "agent",
                  row->agent, "waited_ms", http_fmt_ll(wbuf, sizeof wbuf, ch->waited_ms), NULL);
     } else {

@@ -26,6 +26,7 @@
 #include "route_writer.h"
 #include "server_alerts.h"
 #include "sse.h"
+#include "twilio_handoff.h"
 
 #define SERVER_DRAIN_MS 10000    /* how long a stop waits for requests in flight */
 #define SERVER_IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
@@ -77,6 +78,7 @@ static const server_route server_routes[] = {
     {"POST", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_set},
     {"DELETE", "/v1/agents/{}/presence", SERVER_SELF, api_agents_presence_clear},
     {"GET", "/v1/agents/{}/events", SERVER_SELF, api_events_agent},
+    {"GET", "/v1/agents/{}/softphone-token", SERVER_SELF, api_softphone_token},
     {"GET", "/v1/events", SERVER_ADMIN, api_events_all},
     {"GET", "/v1/campaigns", SERVER_ADMIN, api_campaigns_list},
     {"POST", "/v1/campaigns", SERVER_ADMIN, api_campaigns_create},
@@ -94,6 +96,13 @@ static const server_route server_routes[] = {
     {"GET", "/v1/queues", SERVER_ADMIN, api_queues_list},
     {"GET", "/v1/queues/{}", SERVER_ADMIN, api_queues_get},
     {"GET", "/v1/callbacks", SERVER_ADMIN, api_calls_callbacks_list},
+    {"POST", "/twilio/voice", SERVER_PUBLIC, api_twilio_voice},
+    {"POST", "/twilio/status", SERVER_PUBLIC, api_twilio_status},
+    {"POST", "/twilio/dial/{}/{}", SERVER_PUBLIC, api_twilio_dial},
+    {"POST", "/twilio/answered/{}", SERVER_PUBLIC, api_twilio_answered},
+    {"POST", "/twilio/wait/{}", SERVER_PUBLIC, api_twilio_wait},
+    {"POST", "/twilio/queue/{}", SERVER_PUBLIC, api_twilio_queue},
+    {"POST", "/twilio/connect/{}", SERVER_PUBLIC, api_twilio_connect},
     {"POST", "/v1/callbacks/{}/complete", SERVER_ADMIN, api_calls_callback_complete},
 };
 
@@ -118,6 +127,8 @@ typedef struct {
     events_bus *bus;      /* events for the SSE streams */
     sse *streams;
     call_watch *watch; /* long polls waiting for a call to change */
+    const twilio_config *twilio;
+    twilio_handoff *handoff; /* Twilio hand-offs from the queue; NULL when Twilio is off */
 } server_state;
 
 /* One request's state between the calls of the access handler. */
@@ -130,6 +141,9 @@ typedef struct {
     http_wait wait;     /* a long poll's deadline and reference status, between passes */
     int wake;           /* why the long poll was last resumed (call_watch_reason) */
     unsigned long long watch_ticket; /* its call_watch registration while suspended; 0 none */
+    http_form_field *form;           /* a form body's fields (names and values owned) */
+    size_t n_form, cap_form;
+    bool form_bad;
 } server_conn;
 
 /* ---- per-thread store ---------------------------------------------------------------- */
@@ -276,6 +290,11 @@ static const char *server_query(void *conn, const char *key)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static const char *server_header(void *conn, const char *key)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, key);
+}
+
 /* Finds the route and runs it, or sets 404/405/401/403/413. */
 static void server_dispatch(server_state *s, struct MHD_Connection *c, server_conn *sc,
                             http_req *rq, char *path_buf, char *allow, size_t allow_cap)
@@ -413,6 +432,94 @@ static void server_take_body(server_conn *sc, const char *data, size_t n)
     sc->body[sc->len] = '\0';
 }
 
+/* ---- form bodies ------------------------------------------------------------------- */
+
+#define SERVER_FORM_FIELDS_MAX 256
+
+/* libmicrohttpd's form parser calls this per piece of a field: a new field when off is 0,
+ * else more of the value of the field before. */
+static enum MHD_Result server_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *filename, const char *content_type,
+                                         const char *transfer_encoding, const char *data,
+                                         uint64_t off, size_t size)
+{
+    server_conn *sc = cls;
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (off == 0) {
+        if (sc->n_form >= SERVER_FORM_FIELDS_MAX) {
+            sc->form_bad = true;
+            return MHD_NO;
+        }
+        if (sc->n_form == sc->cap_form) {
+            size_t cap = sc->cap_form ? sc->cap_form * 2 : 16;
+            http_form_field *nf = realloc(sc->form, cap * sizeof *nf);
+            if (!nf) {
+                sc->form_bad = true;
+                return MHD_NO;
+            }
+            sc->form = nf;
+            sc->cap_form = cap;
+        }
+        char *name = strdup(key ? key : ""), *value = strndup(data ? data : "", size);
+        if (!name || !value) {
+            free(name);
+            free(value);
+            sc->form_bad = true;
+            return MHD_NO;
+        }
+        sc->form[sc->n_form++] = (http_form_field){name, value};
+        return MHD_YES;
+    }
+    if (sc->n_form == 0) {
+        sc->form_bad = true;
+        return MHD_NO;
+    }
+    const char *old = sc->form[sc->n_form - 1].value;
+    size_t old_len = strlen(old);
+    char *value = malloc(old_len + size + 1);
+    if (!value) {
+        sc->form_bad = true;
+        return MHD_NO;
+    }
+    memcpy(value, old, old_len);
+    memcpy(value + old_len, data, size);
+    value[old_len + size] = '\0';
+    free((char *)old);
+    sc->form[sc->n_form - 1].value = value;
+    return MHD_YES;
+}
+
+/* Parses a form-encoded body (once per request) with libmicrohttpd's form parser. */
+static void server_parse_form(struct MHD_Connection *c, server_conn *sc, const char *type)
+{
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    if (sc->form || sc->form_bad || !type || strncasecmp(type, form_type, sizeof form_type - 1))
+        return;
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(c, 4096, server_form_field, sc);
+    if (!pp || (sc->len && MHD_post_process(pp, sc->body, sc->len) != MHD_YES))
+        sc->form_bad = true;
+    if (pp)
+        MHD_destroy_post_processor(pp);
+    if (!sc->form && !sc->form_bad)
+        sc->form = calloc(1, sizeof *sc->form); /* an empty form: parsed, no fields */
+    if (!sc->form)
+        sc->form_bad = true;
+}
+
+static void server_free_form(server_conn *sc)
+{
+    for (size_t i = 0; i < sc->n_form; i++) {
+        free((char *)sc->form[i].name);
+        free((char *)sc->form[i].value);
+    }
+    free(sc->form);
+    sc->form = NULL;
+    sc->n_form = sc->cap_form = 0;
+}
+
 /* Suspends and resumes a long poll's connection (call_watch callbacks). */
 static void server_suspend(void *conn)
 {
@@ -480,8 +587,14 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.writer = s->writer;
     rq.now_ms = http_now_ms();
     rq.query = server_query;
+    rq.header = server_header;
     rq.conn = c;
     rq.events = s->bus;
+    rq.twilio = s->twilio;
+    server_parse_form(c, sc, rq.content_type);
+    rq.form = sc->form;
+    rq.n_form = sc->n_form;
+    rq.form_bad = sc->form_bad;
     rq.wait = sc->wait;
     unsigned long long watch_seq = call_watch_seq(s->watch);
     snprintf(path_buf, sizeof path_buf, "%s", url);
@@ -527,6 +640,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
         return;
     sse_completed(s->streams, sc->stream);
     call_watch_cancel(s->watch, sc->watch_ticket); /* normally gone already (resumed) */
+    server_free_form(sc);
     free(sc->body);
     free(sc);
     *con_cls = NULL;
@@ -586,6 +700,7 @@ int server_run(const server_options *opts)
     int rc = 1, sig = 0;
     memset(&s, 0, sizeof s);
     s.db = opts->db;
+    s.twilio = &opts->twilio;
     if (opts->threads < 1 || opts->threads > 64) {
         fprintf(stderr, "sureconnect: serve: --threads must be between 1 and 64\n");
         return 1;
@@ -640,6 +755,12 @@ int server_run(const server_options *opts)
         fprintf(stderr, "sureconnect: serve: cannot start the queue dispatcher: %s\n", errbuf);
         goto out_destroy;
     }
+    /* The Twilio hand-offs' tap (only when the webhooks are configured). */
+    s.handoff = twilio_handoff_start(&opts->twilio, opts->db, s.bus, errbuf, sizeof errbuf);
+    if (!s.handoff && errbuf[0]) {
+        fprintf(stderr, "sureconnect: serve: cannot start the Twilio hand-offs: %s\n", errbuf);
+        goto out_destroy;
+    }
     s.streams = s.bus ? sse_new(s.bus, opts->db, server_thread_store, &s) : NULL;
     if (!s.streams) {
         fprintf(stderr, "sureconnect: serve: cannot start the event streams\n");
@@ -687,7 +808,8 @@ out_destroy:
     route_writer_close(s.writer); /* after the pool: nobody submits any more */
     sse_free(s.streams);
     queue_dispatcher_stop(s.metrics.queue); /* before the alerts: its events reach their tap */
-    server_alerts_stop(s.metrics.alerts);   /* bounded: a send in progress is aborted */
+    twilio_handoff_stop(s.handoff);
+    server_alerts_stop(s.metrics.alerts); /* bounded: a send in progress is aborted */
     events_bus_free(s.bus);
     call_watch_free(s.watch); /* after the bus: nothing publishes to its tap any more */
     server_workers_close(&s);

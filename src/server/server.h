@@ -6,6 +6,8 @@
 
 #include <stdatomic.h>
 
+#include "../telephony/twilio_config.h"
+
 #define SERVER_LATENCY_BUCKETS 12
 
 /* Counters shared by every thread (Prometheus /metrics). Actions are indexed by
@@ -42,6 +44,7 @@ typedef struct {
     int threads;                 /* pool size, 1..64 */
     const char *discord_webhook; /* the global Discord webhook URL; NULL or "" none */
     int alert_interval_s;        /* least seconds between two alerts of a campaign; 0: 60 */
+    twilio_config twilio;        /* the telephony adapter (docs/TWILIO.md); empty: off */
 } server_options;
 
 /* Runs the daemon until SIGTERM or SIGINT: opens the store (applying migrations and

@@ -13,7 +13,7 @@
 
 /* What happened to one routed call. Initialise with callflow_outcome_init(), release with
  * callflow_outcome_free(). */
-typedef struct {
+typedef struct callflow_outcome {
     config *cfg;                /* the snapshot the decision used (owned) */
     route_result result;        /* decision and trace; trace.claims filled by the claim loop */
     store_call call;            /* the recorded call (id "" on a dry run) */

@@ -268,3 +268,59 @@ int queue_call_place(store *st, const store_call *call, int64_t now_ms, long lon
     config_free(cfg);
     return rc;
 }
+
+int queue_leave(store *st, const char *call_id, int64_t now_ms, store_call *row,
+                long long *callback_id)
+{
+    if (!st || !call_id || !row || !callback_id)
+        return ERR_INVALID;
+    *callback_id = 0;
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    rc = store_call_get(st, call_id, row);
+    if (rc == ERR_OK && row->status == CALL_QUEUED)
+        rc = queue_time_out(st, row, now_ms, callback_id);
+    rc = rc == ERR_OK ? store_commit(st) : rc;
+    if (rc < 0) {
+        store_rollback(st);
+        store_call_clear(row);
+        *callback_id = 0;
+    }
+    return rc;
+}
+
+int queue_requeue(store *st, const char *call_id, int64_t now_ms)
+{
+    char agent[CONFIG_ID_MAX];
+    store_call row;
+    config *cfg = NULL;
+    if (!st || !call_id)
+        return ERR_INVALID;
+    memset(&row, 0, sizeof row);
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    if ((rc = store_call_release_for_retry(st, call_id, now_ms, agent, sizeof agent)) < 0 ||
+        (rc = store_call_get(st, call_id, &row)) < 0 ||
+        (rc = store_config_load(st, &cfg, NULL, 0)) < 0)
+        goto out;
+    int c = config_find_campaign(cfg, row.campaign);
+    row.status = CALL_QUEUED;
+    row.agent[0] = row.rule[0] = '\0';
+    row.holds_claim = false;
+    row.updated_ms = now_ms;
+    if (!row.queued_ms)
+        row.queued_ms = now_ms;
+    /* The deadline the caller had (a campaign deleted meanwhile: leave at the next pass). */
+    row.queue_deadline_ms =
+        c >= 0 ? row.queued_ms + (int64_t)cfg->campaigns[c].queue_max_wait_s * 1000 : now_ms;
+    rc = store_call_update_route(st, &row, CALL_ROUTING);
+out:
+    rc = rc >= 0 ? store_commit(st) : rc;
+    if (rc < 0)
+        store_rollback(st);
+    config_free(cfg);
+    store_call_clear(&row);
+    return rc < 0 ? rc : ERR_OK;
+}

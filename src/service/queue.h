@@ -77,4 +77,18 @@ void queue_entries_free(queue_entry *entries, int n);
 int queue_call_place(store *st, const store_call *call, int64_t now_ms, long long *position,
                      long long *wait_s);
 
+/* A waiting caller leaves the queue now (the provider's queue let it go, e.g. its wait
+ * ran out there first): the call ends with status callback and a callback with reason
+ * queue_timeout, in one transaction. *row receives the call as it is afterwards (cleared by
+ * the caller) and *callback_id the callback (0 when the call was not queued: then nothing
+ * changed). Returns ERR_OK, ERR_NOT_FOUND or another negative err_code. */
+int queue_leave(store *st, const char *call_id, int64_t now_ms, store_call *row,
+                long long *callback_id);
+
+/* A hand-off that could not reach the caller (the provider refused to redirect the call):
+ * the claim is released and the call is queued again with its arrival time and deadline,
+ * in one transaction. Returns ERR_OK, ERR_NOT_FOUND, or ERR_CONFLICT when the call is not
+ * ringing with a claim any more (nothing changed). */
+int queue_requeue(store *st, const char *call_id, int64_t now_ms);
+
 #endif

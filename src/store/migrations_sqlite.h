@@ -176,6 +176,17 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      "ALTER TABLE calls ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE calls ADD COLUMN queue_deadline_ms INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX calls_queued ON calls (campaign, created_ms, id) WHERE status = 'queued';"},
+
+    {7, "unique external ids",
+     /* A carrier's call id (a Twilio CallSid) names one call: the provider retries and
+      * duplicates its webhooks, and a second call row for the same id must be refused by
+      * the database itself, also across daemons. Rows recorded twice before this
+      * migration keep their oldest row's id; the others get "#" and their own id added. */
+     "UPDATE calls SET external_id = external_id || '#' || id"
+     " WHERE external_id <> '' AND EXISTS (SELECT 1 FROM calls AS older"
+     "  WHERE older.external_id = calls.external_id AND older.id < calls.id);"
+     "DROP INDEX calls_external;"
+     "CREATE UNIQUE INDEX calls_external ON calls (external_id) WHERE external_id <> '';"},
 };
 
 #define STORE_SQLITE_MIGRATIONS_COUNT                                                              \

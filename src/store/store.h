@@ -243,6 +243,10 @@ int store_agent_token_create(store *st, const char *agent_id, const char *secret
  * with *out filled, or ERR_NOT_FOUND (unknown or revoked). */
 int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out);
 
+/* Fetches the call recorded with external id `external_id` (a carrier's call id, unique
+ * since migration 7). Returns ERR_OK, ERR_NOT_FOUND or another negative err_code. */
+int store_call_find_external(store *st, const char *external_id, store_call *out);
+
 /* ---- the call queue (issue 4, SPEC 3.7) ------------------------------------------------ */
 
 /* Counts the calls waiting in `campaign`'s queue (every campaign's when NULL or ""). */

@@ -1670,6 +1670,25 @@ int store_call_list(store *st, const store_call_filter *f, store_call **out, int
     return rc;
 }
 
+int store_call_find_external(store *st, const char *external_id, store_call *out)
+{
+    sqlite3_stmt *s;
+    if (!st || !external_id || !external_id[0] || !out)
+        return ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int rc = store_prep(st, "SELECT " STORE_CALL_COLS " FROM calls WHERE external_id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, external_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = store_call_row(st, s, out);
+    else
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "find call");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* ---- the call queue (issue 4) ------------------------------------------------------------ */
 
 int store_queue_count(store *st, const char *campaign, long long *out)

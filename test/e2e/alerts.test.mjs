@@ -6,13 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BIN, cli, fixture, TX } from './harness.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { fixture, sleep, startWithFixture, TX } from './harness.mjs';
 
 // Polls until fn() is truthy or timeout_ms passed; returns the last value.
 async function until(fn, timeoutMs = 10000, stepMs = 25) {
@@ -60,57 +54,13 @@ async function fakeDiscord(t, respond = () => ({ status: 204 })) {
 // Starts the daemon on a new database with `args` after serve, imports `config` and
 // registers no agent (every call finds no agent). Stopped after the test.
 async function startDaemon(t, args, config = fixture()) {
-  const dir = mkdtempSync(join(tmpdir(), 'sc_alerts_'));
-  const db = join(dir, 'test.db');
-  cli(db, 'migrate');
-  const key = cli(db, 'key', 'create', '--name', 'admin').trim();
-  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', '4', ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let exit = null;
-  const exited = new Promise((res) => child.on('exit', (code, signal) => { exit = { code, signal }; res(exit); }));
-  const port = await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`no listening line in time:\n${log}`)), 10000);
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = /event=listening addr=127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); res(Number(m[1])); }
-    });
-    child.on('exit', () => { clearTimeout(timer); rej(new Error(`server exited:\n${log}`)); });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const srv = {
-    url, db, key, child,
-    get log() { return log; },
-    async request(method, path, body) {
-      const h = { authorization: `Bearer ${key}` };
-      if (body !== undefined) h['content-type'] = 'application/json';
-      const res = await fetch(url + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      let json = null;
-      try { json = JSON.parse(text); } catch { /* metrics */ }
-      return { status: res.status, json, text };
-    },
-    route(to = '+18005550101', from = TX) { return srv.request('POST', '/v1/calls', { to, from }); },
-    async metric(name) {
-      const r = await srv.request('GET', '/metrics');
-      const line = r.text.split('\n').find((l) => l.startsWith(name + ' '));
-      return line ? Number(line.split(' ')[1]) : NaN;
-    },
-    async stop() {
-      if (!exit) child.kill('SIGTERM');
-      const r = await exited;
-      rmSync(dir, { recursive: true, force: true });
-      return r;
-    },
-    exited,
+  const srv = await startWithFixture(t, { args, config, agents: [] });
+  srv.route = (to = '+18005550101', from = TX) => srv.request('POST', '/v1/calls', { body: { to, from } });
+  srv.metric = async (name) => {
+    const r = await srv.request('GET', '/metrics');
+    const line = r.text.split('\n').find((l) => l.startsWith(name + ' '));
+    return line ? Number(line.split(' ')[1]) : NaN;
   };
-  t.after(async () => {
-    const r = await srv.stop();
-    if (r.code !== 0) throw new Error(`server exit ${JSON.stringify(r)}\n${log}`);
-  });
-  const put = await srv.request('PUT', '/v1/config', config);
-  if (put.status !== 200) throw new Error(`PUT /v1/config: ${put.status} ${put.text}`);
   return srv;
 }
 

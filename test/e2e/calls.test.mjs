@@ -69,6 +69,12 @@ test('a call connects, fails over on no-answer, is answered and ended twice', as
   assert.equal(got.status, 200);
   assert.equal(got.json.status, 'completed');
   assert.equal(got.json.external_id, 'CA123');
+  // A carrier id names one call: routing it again is refused and records nothing.
+  const dup = await route(srv, '1 (800) 555-0101', TX, { external_id: 'CA123' });
+  assert.equal(dup.status, 409, dup.text);
+  assert.equal(dup.json.error.code, 'duplicate_external_id');
+  assert.equal(dup.json.error.field, 'external_id');
+  assert.equal((await srv.request('GET', '/v1/calls')).json.calls.length, 1);
   assert.deepEqual(got.json.tried, ['a1', 'a2']);
   assert.equal(got.json.trace.outcome, 'connect');
   assert.ok(got.json.ended_ms > 0);

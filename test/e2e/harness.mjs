@@ -41,21 +41,22 @@ export function cli(db, ...args) {
 }
 
 // Starts a daemon on a new database with an admin key. Resolves to a handle with
-// url, db, key, log (stderr so far), request(), token(agent), stop() and kill() (SIGKILL).
+// url, port, db, key, log (stderr so far), child (the process), exited (resolves to its
+// {code, signal}), request(), token(agent), stop() and kill() (SIGKILL).
 // With `shared` (the handle of a daemon started before), it serves that daemon's database
 // and key instead (a second daemon, or a restart); the database then stays until the first
-// daemon's stop(). `args` are extra options of serve.
-export async function startServer({ shared = null, args = [] } = {}) {
+// daemon's stop(). `threads` is the pool size; `args` are extra options of serve.
+export async function startServer({ shared = null, threads = 4, args = [] } = {}) {
   const dir = shared ? null : mkdtempSync(join(tmpdir(), 'sc_e2e_'));
   const db = shared ? shared.db : join(dir, 'test.db');
   if (!shared) cli(db, 'migrate');
   const key = shared ? shared.key : cli(db, 'key', 'create', '--name', 'admin').trim();
-  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', '4', ...args],
+  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', String(threads), ...args],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
   const port = await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`no listening line in time:\n${log}`)), 5000);
+    const timer = setTimeout(() => rej(new Error(`no listening line in time:\n${log}`)), 10000);
     child.stderr.on('data', (chunk) => {
       log += chunk;
       const m = /event=listening addr=127\.0\.0\.1:(\d+)/.exec(log);
@@ -65,10 +66,11 @@ export async function startServer({ shared = null, args = [] } = {}) {
   });
   const url = `http://127.0.0.1:${port}`;
   const srv = {
-    url, db, key,
+    url, port, db, key, child, exited,
     get log() { return log; },
-    // Sends a request; body objects are sent as JSON, strings as they are.
-    async request(method, path, { body, token = key, contentType, headers = {} } = {}) {
+    // Sends a request; body objects are sent as JSON, strings as they are. `signal` may
+    // abort it early.
+    async request(method, path, { body, token = key, contentType, headers = {}, signal } = {}) {
       const h = { ...headers };
       if (token) h.authorization = `Bearer ${token}`;
       let payload;
@@ -77,7 +79,9 @@ export async function startServer({ shared = null, args = [] } = {}) {
         h['content-type'] = contentType || 'application/json';
       }
       // No request may hang a test: the longest legitimate one is a 60 s long poll.
-      const res = await fetch(url + path, { method, headers: h, body: payload, signal: AbortSignal.timeout(90000) });
+      const timeout = AbortSignal.timeout(90000);
+      const res = await fetch(url + path, { method, headers: h, body: payload,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       const text = await res.text();
       let json = null;
       try { json = JSON.parse(text); } catch { /* not JSON (metrics) */ }
@@ -99,16 +103,18 @@ export async function startServer({ shared = null, args = [] } = {}) {
   return srv;
 }
 
-// Starts a server loaded with the fixture and every agent registered.
-export async function startWithFixture(t) {
-  const srv = await startServer();
+// Starts a server loaded with `config` (the fixture by default) and the `agents` registered
+// (all three of the fixture by default), stopped after the test t, which then checks its
+// clean exit. `threads` and `args` are as for startServer.
+export async function startWithFixture(t, { threads, args, config = fixture(), agents = ['a1', 'a2', 'a3'] } = {}) {
+  const srv = await startServer({ threads, args });
   t.after(async () => {
     const r = await srv.stop();
     if (r.code !== 0) throw new Error(`server exit ${JSON.stringify(r)}\n${srv.log}`);
   });
-  const put = await srv.request('PUT', '/v1/config', { body: fixture() });
+  const put = await srv.request('PUT', '/v1/config', { body: config });
   if (put.status !== 200) throw new Error(`PUT /v1/config: ${put.status} ${put.text}`);
-  for (const a of ['a1', 'a2', 'a3']) {
+  for (const a of agents) {
     const r = await srv.request('POST', `/v1/agents/${a}/presence`, { body: { expires_s: 3600 } });
     if (r.status !== 200) throw new Error(`presence ${a}: ${r.status} ${r.text}`);
   }

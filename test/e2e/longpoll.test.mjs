@@ -5,69 +5,8 @@
 // the daemon's small thread pool; clients that go away and SIGTERM leave it clean.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BIN, cli, fixture, TX } from './harness.mjs';
-
-// Starts a daemon with `threads` pool threads on a new database loaded with the fixture,
-// every agent registered. Like harness.startWithFixture, with the pool size as a parameter.
-async function startPool(t, threads = 4) {
-  const dir = mkdtempSync(join(tmpdir(), 'sc_e2e_poll_'));
-  const db = join(dir, 'test.db');
-  cli(db, 'migrate');
-  const key = cli(db, 'key', 'create', '--name', 'admin').trim();
-  const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', String(threads)],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
-  const port = await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`no listening line in time:\n${log}`)), 5000);
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = /event=listening addr=127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); res(Number(m[1])); }
-    });
-    child.on('exit', () => { clearTimeout(timer); rej(new Error(`server exited:\n${log}`)); });
-  });
-  let stopped = null;
-  const srv = {
-    url: `http://127.0.0.1:${port}`, port, db, key,
-    get log() { return log; },
-    async request(method, path, { body, signal } = {}) {
-      const headers = { authorization: `Bearer ${key}` };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(srv.url + path, { method, headers, signal,
-        body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      let json = null;
-      try { json = JSON.parse(text); } catch { /* not JSON */ }
-      return { status: res.status, json, text };
-    },
-    stop() {
-      if (!stopped) {
-        child.kill('SIGTERM');
-        stopped = exited.then((r) => { rmSync(dir, { recursive: true, force: true }); return r; });
-      }
-      return stopped;
-    },
-  };
-  t.after(async () => {
-    const r = await srv.stop();
-    if (r.code !== 0) throw new Error(`server exit ${JSON.stringify(r)}\n${log}`);
-  });
-  const put = await srv.request('PUT', '/v1/config', { body: fixture() });
-  assert.equal(put.status, 200, put.text);
-  for (const a of ['a1', 'a2', 'a3']) {
-    const r = await srv.request('POST', `/v1/agents/${a}/presence`, { body: { expires_s: 3600 } });
-    assert.equal(r.status, 200, r.text);
-  }
-  return srv;
-}
-
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+import { cli, sleep, startWithFixture, TX } from './harness.mjs';
 
 // Routes a call to campaign prio (rings a1, then a2, a3); returns its id.
 async function ringingCall(srv) {
@@ -85,7 +24,7 @@ async function timed(promise) {
 }
 
 test('a long poll on a ringing call returns soon after another client answers it', async (t) => {
-  const srv = await startPool(t);
+  const srv = await startWithFixture(t);
   const id = await ringingCall(srv);
   const poll = timed(srv.request('GET', `/v1/calls/${id}?wait=20`));
   await sleep(400);
@@ -112,7 +51,7 @@ test('a long poll on a ringing call returns soon after another client answers it
 });
 
 test('a change made by another process on the same database is seen by the re-check', async (t) => {
-  const srv = await startPool(t);
+  const srv = await startWithFixture(t);
   const id = await ringingCall(srv);
   const poll = timed(srv.request('GET', `/v1/calls/${id}?wait=20&status=ringing`));
   await sleep(300);
@@ -124,7 +63,7 @@ test('a change made by another process on the same database is seen by the re-ch
 });
 
 test('status= that differs from the call returns at once; the same waits until the end', async (t) => {
-  const srv = await startPool(t);
+  const srv = await startWithFixture(t);
   const id = await ringingCall(srv);
   assert.equal((await srv.request('POST', `/v1/calls/${id}/answered`)).status, 200);
   const r = await timed(srv.request('GET', `/v1/calls/${id}?wait=30&status=ringing`));
@@ -137,7 +76,7 @@ test('status= that differs from the call returns at once; the same waits until t
 });
 
 test('a wait that ends without a change answers the unchanged call after about the wait', async (t) => {
-  const srv = await startPool(t);
+  const srv = await startWithFixture(t);
   const id = await ringingCall(srv);
   const r = await timed(srv.request('GET', `/v1/calls/${id}?wait=2`));
   assert.equal(r.status, 200, r.text);
@@ -152,7 +91,7 @@ test('a wait that ends without a change answers the unchanged call after about t
 });
 
 test('bad wait or status values are 400 naming the parameter; an unknown call is 404 at once', async (t) => {
-  const srv = await startPool(t);
+  const srv = await startWithFixture(t);
   const id = await ringingCall(srv);
   for (const q of ['wait=-1', 'wait=61', 'wait=abc', 'wait=1.5', 'wait=', 'wait=5x']) {
     const r = await srv.request('GET', `/v1/calls/${id}?${q}`);
@@ -174,7 +113,7 @@ test('bad wait or status values are 400 naming the parameter; an unknown call is
 });
 
 test('50 long polls on a 2-thread pool do not hold up other requests', async (t) => {
-  const srv = await startPool(t, 2);
+  const srv = await startWithFixture(t, { threads: 2 });
   const ids = [await ringingCall(srv), await ringingCall(srv)];
   const polls = [];
   for (let i = 0; i < 50; i++) polls.push(timed(srv.request('GET', `/v1/calls/${ids[i % 2]}?wait=30`)));
@@ -203,7 +142,7 @@ test('50 long polls on a 2-thread pool do not hold up other requests', async (t)
 });
 
 test('clients that abort their long polls leave the daemon healthy', async (t) => {
-  const srv = await startPool(t, 2);
+  const srv = await startWithFixture(t, { threads: 2 });
   const id = await ringingCall(srv);
   // Through fetch, aborted while suspended.
   const aborted = [];
@@ -240,7 +179,7 @@ test('clients that abort their long polls leave the daemon healthy', async (t) =
 });
 
 test('SIGTERM with long polls suspended stops the daemon promptly and exits 0', async (t) => {
-  const srv = await startPool(t, 2);
+  const srv = await startWithFixture(t, { threads: 2 });
   const id = await ringingCall(srv);
   const polls = [];
   for (let i = 0; i < 10; i++) polls.push(srv.request('GET', `/v1/calls/${id}?wait=60`).catch((e) => e));

@@ -651,12 +651,16 @@ Test(store, transactions_commit_and_roll_back)
 
 /* ---- the call flow ------------------------------------------------------------------- */
 
+/* Routes a call with the carrier id "ext-N" (N counts the calls of the test from 1). */
 static int st_route(store *st, const char *to, const char *from, bool dry_run, callflow_outcome *o)
 {
+    static int n;
+    char ext[16];
     rng_splitmix g;
     rng_source rng = rng_splitmix_source(&g, 7);
     router_call call = {to, from, NULL, NULL, 0};
-    return callflow_route(st, &call, "ext-1", FX_NOW, &rng, dry_run, o);
+    snprintf(ext, sizeof ext, "ext-%d", ++n);
+    return callflow_route(st, &call, ext, FX_NOW, &rng, dry_run, o);
 }
 
 static const char *st_outcome_agent(const callflow_outcome *o)
@@ -692,7 +696,8 @@ Test(store_callflow, connect_claims_and_records)
     cr_assert_str_eq(got.tracking_number, "+18005550100");
     cr_assert_str_eq(got.caller, "+15125550100");
     cr_assert_str_eq(got.caller_state, "TX");
-    cr_assert_str_eq(got.external_id, "ext-1");
+    cr_assert_str_eq(got.external_id, o.call.external_id);
+    cr_assert(strncmp(got.external_id, "ext-", 4) == 0);
     cr_assert_str_eq(got.tried_json, "[]");
     cr_assert(strstr(got.trace_json, "\"claims\""), "trace: %s", got.trace_json);
     store_call_clear(&got);
@@ -953,6 +958,38 @@ Test(store_callflow, failing_batch_rolls_back_everything)
     cr_assert_eq(outs[0].agent, -1);
     callflow_outcome_free(&outs[0]);
     callflow_outcome_free(&outs[1]);
+    config_free(cfg);
+    store_close(st);
+}
+
+Test(store_callflow, a_carrier_call_id_names_one_call)
+{
+    store *st = st_open();
+    config *cfg = fx_config("campaign sales\nnumber +18005550100 sales\nagent a\n"
+                            "rule r sales members=a\n",
+                            NULL);
+    st_replace(st, cfg);
+    rng_splitmix g;
+    rng_source rng = rng_splitmix_source(&g, 7);
+    router_call call = {"+18005550100", "+15125550100", NULL, NULL, 0};
+    callflow_outcome o;
+    callflow_outcome_init(&o);
+    cr_assert_eq(callflow_route(st, &call, "CA0001", FX_NOW, &rng, false, &o), ERR_OK);
+    char first[STORE_CALL_ID_MAX];
+    snprintf(first, sizeof first, "%s", o.call.id);
+    /* The same carrier id again (a retried webhook) is refused and changes nothing. */
+    cr_assert_eq(callflow_route(st, &call, "CA0001", FX_NOW + 1, &rng, false, &o), ERR_CONFLICT);
+    cr_assert_eq(st_sql_int("SELECT count(*) FROM calls"), 1);
+    cr_assert_eq(st_sql_int("SELECT sum(active_calls) FROM agents"), 1);
+    store_call got;
+    cr_assert_eq(store_call_find_external(st, "CA0001", &got), ERR_OK);
+    cr_assert_str_eq(got.id, first);
+    store_call_clear(&got);
+    cr_assert_eq(store_call_find_external(st, "CA0002", &got), ERR_NOT_FOUND);
+    /* Calls without a carrier id never collide. */
+    cr_assert_eq(callflow_route(st, &call, "", FX_NOW + 2, &rng, false, &o), ERR_OK);
+    cr_assert_eq(callflow_route(st, &call, "", FX_NOW + 3, &rng, false, &o), ERR_OK);
+    callflow_outcome_free(&o);
     config_free(cfg);
     store_close(st);
 }
