@@ -494,6 +494,12 @@ Test(cli, bad_usage_exits_2_with_one_line)
         {"call", "stop", "x"},
         {"areacode"},
         {"areacode", "512", "--xml"},
+        {"serve", "--twilio-account-sid", "AC123"},
+        {"serve", "--twilio-api-key-sid", "AC0123456789abcdef0123456789abcdef"},
+        {"serve", "--twilio-twiml-app-sid", "AP0123456789abcdef0123456789abcdeZ"},
+        {"serve", "--public-url", "ftp://calls.example.com"},
+        {"serve", "--twilio-api-base", "not a url"},
+        {"serve", "--twilio-auth-token", ""},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         cli_run r = cli_exec(cmds[i]);

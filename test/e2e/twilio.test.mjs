@@ -234,8 +234,15 @@ test('a caller who hangs up while queued is abandoned; the provider letting it g
   await srv.hook('/twilio/voice', { CallSid: left, From: '+15125550166', To: QUEUED });
   const leftCall = await callOf(srv, left);
   sameTwiml(await srv.hook(`/twilio/queue/${leftCall.id}`, { CallSid: left, QueueResult: 'leave' }), sayHangup(SORRY));
+  // A caller who hangs up while queued may be reported by the status callback alone.
+  const quiet = newSid();
+  await srv.hook('/twilio/voice', { CallSid: quiet, From: '+15125550155', To: QUEUED });
+  const quietCall = await callOf(srv, quiet);
+  sameTwiml(await srv.hook('/twilio/status', { CallSid: quiet, CallStatus: 'completed' }), empty);
+  assert.equal((await srv.request('GET', `/v1/calls/${quietCall.id}`)).json.status, 'abandoned');
   const cbs = (await srv.request('GET', '/v1/callbacks')).json.callbacks;
   assert.equal(cbs.find((c) => c.call_id === goneCall.id).reason, 'abandoned');
+  assert.equal(cbs.find((c) => c.call_id === quietCall.id).reason, 'abandoned');
   assert.equal(cbs.find((c) => c.call_id === leftCall.id).reason, 'queue_timeout');
 });
 
