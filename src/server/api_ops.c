@@ -8,8 +8,9 @@
 #include "queue_dispatcher.h"
 #include "server.h"
 #include "server_alerts.h"
+#include "twilio_handoff.h"
 
-#define OPS_METRICS_MAX 8192
+#define OPS_METRICS_MAX 16384
 
 void api_ops_healthz(http_req *rq)
 {
@@ -111,6 +112,16 @@ void api_ops_metrics(http_req *rq)
             stats.queued_calls, qs ? (long long)atomic_load(&qs->handoffs) : 0LL,
             qs ? (long long)atomic_load(&qs->timeouts) : 0LL,
             qs ? (long long)atomic_load(&qs->failures) : 0LL);
+    twilio_handoff_stats *hs = twilio_handoff_stats_of(m->handoff);
+    ops_put(buf, &n,
+            "# HELP sureconnect_twilio_handoffs_total Waiting Twilio callers moved to their"
+            " agent through the REST API (redirected), or queued again because the provider"
+            " refused (failed).\n"
+            "# TYPE sureconnect_twilio_handoffs_total counter\n"
+            "sureconnect_twilio_handoffs_total{result=\"redirected\"} %lld\n"
+            "sureconnect_twilio_handoffs_total{result=\"failed\"} %lld\n",
+            hs ? (long long)atomic_load(&hs->redirected) : 0LL,
+            hs ? (long long)atomic_load(&hs->failed) : 0LL);
     discord_stats al;
     server_alerts_stats(m->alerts, &al);
     ops_put(buf, &n,

@@ -757,6 +757,7 @@ int server_run(const server_options *opts)
     }
     /* The Twilio hand-offs' tap (only when the webhooks are configured). */
     s.handoff = twilio_handoff_start(&opts->twilio, opts->db, s.bus, errbuf, sizeof errbuf);
+    s.metrics.handoff = s.handoff;
     if (!s.handoff && errbuf[0]) {
         fprintf(stderr, "sureconnect: serve: cannot start the Twilio hand-offs: %s\n", errbuf);
         goto out_destroy;

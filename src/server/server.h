@@ -29,6 +29,7 @@ typedef struct server_metrics {
     atomic_llong requests;
     struct server_alerts *alerts;   /* the Discord alerter's counters (server_alerts.h) */
     struct queue_dispatcher *queue; /* the queue dispatcher's counters (queue_dispatcher.h) */
+    struct twilio_handoff *handoff; /* Twilio hand-offs (twilio_handoff.h); NULL when off */
 } server_metrics;
 
 /* Upper bounds of the routing latency buckets, in seconds (the last is +Inf). */

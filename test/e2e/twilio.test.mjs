@@ -219,6 +219,9 @@ test('a refused redirect releases the claim and queues the caller again, then su
   assert.equal(after.status, 'ringing');
   assert.equal(after.agent, 'a4');
   assert.equal(await active(srv, 'a4'), 1, 'the failed attempt released its claim');
+  const metrics = (await srv.request('GET', '/metrics')).text;
+  assert.match(metrics, /sureconnect_twilio_handoffs_total\{result="redirected"\} 1\n/);
+  assert.match(metrics, /sureconnect_twilio_handoffs_total\{result="failed"\} [1-9]\d*\n/);
 });
 
 test('a caller who hangs up while queued is abandoned; the provider letting it go gives a callback', async (t) => {
