@@ -216,6 +216,45 @@ Test(store, migrations_applied_once_and_reopen_is_noop)
     cr_assert_eq(st_sql_int("SELECT count(*) FROM meta WHERE key = 'config_version'"), 1);
 }
 
+/* Migration 7 moves each call's trace into call_traces: a database made before it keeps
+ * every trace, readable as before, and the calls table loses the column. */
+Test(store, migration_7_moves_existing_traces)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, STORE_SQLITE_MIGRATIONS_TABLE, NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 6; i++) {
+        char sql[160];
+        cr_assert_eq(sqlite3_exec(db, store_sqlite_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK,
+                     "%s", sqlite3_errmsg(db));
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 'old', 0)", i + 1);
+        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    cr_assert_eq(sqlite3_exec(db,
+                              "INSERT INTO calls (id, status, trace_json, created_ms, updated_ms)"
+                              " VALUES ('00a1', 'completed', '{\"action\":\"connect\"}', 1, 2),"
+                              " ('00a2', 'failed', '{\"action\":\"reject\"}', 3, 4)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+
+    store *st = st_open();
+    cr_assert_eq(store_schema_version(st), STORE_SQLITE_MIGRATIONS_COUNT);
+    store_call got;
+    cr_assert_eq(store_call_get(st, "00a1", &got), ERR_OK);
+    cr_assert_str_eq(got.trace_json, "{\"action\":\"connect\"}");
+    cr_assert_eq(got.status, CALL_COMPLETED);
+    store_call_clear(&got);
+    cr_assert_eq(store_call_get(st, "00a2", &got), ERR_OK);
+    cr_assert_str_eq(got.trace_json, "{\"action\":\"reject\"}");
+    store_call_clear(&got);
+    store_close(st);
+    cr_assert_eq(st_sql_int("SELECT count(*) FROM call_traces"), 2);
+    cr_assert_eq(st_sql_int("SELECT count(*) FROM pragma_table_info('calls')"
+                            " WHERE name = 'trace_json'"),
+                 0);
+}
+
 Test(store, refuses_a_newer_schema)
 {
     store_close(st_open());
