@@ -223,7 +223,11 @@ int main(void)
                  {1, BENCH_BATCH, "1 thread, group commit of 32 calls"}};
     double median[3] = {0};
     int64_t now = BENCH_NOW;
+    /* BENCH_MODES (e.g. "3" or "13") runs only the modes listed, for profiling one of them. */
+    const char *only = getenv("BENCH_MODES");
     for (int m = 0; m < 3; m++) {
+        if (only && only[0] && !strchr(only, '1' + m))
+            continue;
         for (int round = 0; round < BENCH_ROUNDS; round++) {
             int connects = 0;
             rates[round] = bench_round(path, modes[m].threads, modes[m].batch, &now, &connects);

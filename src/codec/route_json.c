@@ -5,142 +5,114 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
+
 #define ROUTE_JSON_SUMMARY_MAX 512
-
-/* Accumulates the outcome of building: any failed allocation marks the whole object bad. */
-typedef struct {
-    bool failed;
-} route_json_ctx;
-
-/* A JSON string, or null for NULL. Bytes that are not valid UTF-8 (a caller-supplied
- * category, say) are shown as '?' instead of failing. */
-static json_t *route_json_str(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    size_t n = strnlen(s, 256);
-    char buf[257];
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-    buf[n] = '\0';
-    return json_string(buf);
-}
-
-/* Enum names, literals and numbers formatted here are ASCII by construction, so they are
- * made with json_string_nocheck (no UTF-8 validation); text from outside goes through
- * route_json_str. */
-
-/* A string, or null when NULL or empty. */
-static json_t *route_json_str_or_null(const char *s)
-{
-    return s && s[0] ? route_json_str(s) : json_null();
-}
-
-static void route_json_set(route_json_ctx *cx, json_t *obj, const char *key, json_t *value)
-{
-    if (!obj) {
-        json_decref(value);
-        cx->failed = true;
-    } else if (json_object_set_new_nocheck(obj, key, value) != 0) {
-        /* Keys are this file's own ASCII literals: jansson need not validate them. */
-        cx->failed = true; /* jansson released value */
-    }
-}
-
-static void route_json_push(route_json_ctx *cx, json_t *arr, json_t *value)
-{
-    if (!arr) {
-        json_decref(value);
-        cx->failed = true;
-    } else if (json_array_append_new(arr, value) != 0) {
-        cx->failed = true; /* jansson released value */
-    }
-}
 
 static const char *route_json_agent_id(const config *cfg, int agent)
 {
     return agent >= 0 && agent < cfg->n_agents ? cfg->agents[agent].id : NULL;
 }
 
-static json_t *route_json_number(route_json_ctx *cx, const phone_number *p)
+/* A string, or null when NULL or empty. */
+static void route_json_str_or_null(json_text *t, const char *s)
 {
-    json_t *o = json_object();
+    json_text_string(t, s && s[0] ? s : NULL);
+}
+
+static void route_json_number(json_text *t, const char *key, const phone_number *p)
+{
     bool has = p->status == PHONE_OK || p->status == PHONE_NOT_NANP;
-    route_json_set(cx, o, "e164", has ? route_json_str(p->e164) : json_null());
-    route_json_set(cx, o, "status", json_string_nocheck(phone_status_name(p->status)));
-    return o;
+    json_text_key(t, key);
+    json_text_open_object(t);
+    json_text_key(t, "e164");
+    json_text_string(t, has ? p->e164 : NULL);
+    json_text_key(t, "status");
+    json_text_string(t, phone_status_name(p->status));
+    json_text_close_object(t);
 }
 
 /* How the caller's state was found: the area code lookup, or why there was none. */
-static json_t *route_json_state_source(route_json_ctx *cx, const route_trace *t)
+static void route_json_state_source(json_text *j, const route_trace *t)
 {
-    json_t *o = json_object();
-    if (t->from.status == PHONE_OK) {
-        route_json_set(cx, o, "method", json_string_nocheck("area_code"));
-        route_json_set(cx, o, "npa", route_json_str(t->from.npa));
-        route_json_set(cx, o, "reason", json_string_nocheck(areacode_reason_name(t->area.reason)));
-        route_json_set(cx, o, "time_zone", route_json_str_or_null(t->area.time_zone));
-        route_json_set(cx, o, "location", route_json_str_or_null(t->area.location));
-    } else {
-        char reason[48];
+    bool area = t->from.status == PHONE_OK;
+    char reason[48];
+    if (area)
+        snprintf(reason, sizeof(reason), "%s", areacode_reason_name(t->area.reason));
+    else
         snprintf(reason, sizeof(reason), "caller_id_%s", phone_status_name(t->from.status));
-        route_json_set(cx, o, "method", json_string_nocheck("caller_id"));
-        route_json_set(cx, o, "npa", json_null());
-        route_json_set(cx, o, "reason", json_string_nocheck(reason));
-        route_json_set(cx, o, "time_zone", json_null());
-        route_json_set(cx, o, "location", json_null());
-    }
-    return o;
+    json_text_key(j, "state_source");
+    json_text_open_object(j);
+    json_text_key(j, "method");
+    json_text_string(j, area ? "area_code" : "caller_id");
+    json_text_key(j, "npa");
+    json_text_string(j, area ? t->from.npa : NULL);
+    json_text_key(j, "reason");
+    json_text_string(j, reason);
+    json_text_key(j, "time_zone");
+    route_json_str_or_null(j, area ? t->area.time_zone : NULL);
+    json_text_key(j, "location");
+    route_json_str_or_null(j, area ? t->area.location : NULL);
+    json_text_close_object(j);
 }
 
-/* The detail of a verdict that has one: "2/2", the caller's state, the call's category. */
-static json_t *route_json_member_detail(const route_trace *t, const trace_member *m)
+/* The detail of a verdict that has one ("2/2", the caller's state, the call's category),
+ * written as the member's "detail"; nothing for the others. */
+static void route_json_member_detail(json_text *j, const route_trace *t, const trace_member *m)
 {
     char buf[32];
     switch (m->verdict) {
     case MEMBER_AT_CAPACITY:
         snprintf(buf, sizeof(buf), "%d/%d", m->active_calls, m->max_concurrent);
-        return json_string_nocheck(buf);
+        break;
     case MEMBER_STATE_NOT_ALLOWED:
-        return json_string_nocheck(t->caller_state ? t->caller_state : "unknown");
+        snprintf(buf, sizeof(buf), "%s", t->caller_state ? t->caller_state : "unknown");
+        break;
     case MEMBER_CATEGORY_NOT_ALLOWED:
-        return route_json_str(t->category[0] ? t->category : "none");
+        json_text_key(j, "detail");
+        json_text_string(j, t->category[0] ? t->category : "none");
+        return;
     default:
-        return NULL;
+        return;
     }
+    json_text_key(j, "detail");
+    json_text_string(j, buf);
 }
 
-static json_t *route_json_rule(route_json_ctx *cx, const config *cfg, const route_trace *t,
-                               const trace_rule *tr)
+static void route_json_rule(json_text *j, const config *cfg, const route_trace *t,
+                            const trace_rule *tr)
 {
     const config_rule *rule = &cfg->rules[tr->rule];
-    json_t *o = json_object();
-    route_json_set(cx, o, "rule", route_json_str(rule->id));
-    route_json_set(cx, o, "position", json_integer(rule->position));
-    route_json_set(cx, o, "mode", json_string_nocheck(config_mode_name(rule->mode)));
-    route_json_set(cx, o, "verdict", json_string_nocheck(router_rule_verdict_name(tr->verdict)));
-    if (tr->verdict == RULE_STATE_MISMATCH)
-        route_json_set(cx, o, "detail",
-                       json_string_nocheck(t->caller_state ? t->caller_state : "unknown"));
-    else if (tr->verdict == RULE_CATEGORY_MISMATCH)
-        route_json_set(cx, o, "detail", route_json_str(t->category[0] ? t->category : "none"));
-    json_t *members = json_array();
+    json_text_open_object(j);
+    json_text_key(j, "rule");
+    json_text_string(j, rule->id);
+    json_text_key(j, "position");
+    json_text_int(j, rule->position);
+    json_text_key(j, "mode");
+    json_text_string(j, config_mode_name(rule->mode));
+    json_text_key(j, "verdict");
+    json_text_string(j, router_rule_verdict_name(tr->verdict));
+    if (tr->verdict == RULE_STATE_MISMATCH) {
+        json_text_key(j, "detail");
+        json_text_string(j, t->caller_state ? t->caller_state : "unknown");
+    } else if (tr->verdict == RULE_CATEGORY_MISMATCH) {
+        json_text_key(j, "detail");
+        json_text_string(j, t->category[0] ? t->category : "none");
+    }
+    json_text_key(j, "members");
+    json_text_open_array(j);
     for (int k = 0; k < tr->n_members; k++) {
         const trace_member *m = &t->members[tr->first_member + k];
-        json_t *mo = json_object();
-        route_json_set(cx, mo, "agent", route_json_str(route_json_agent_id(cfg, m->agent)));
-        route_json_set(cx, mo, "verdict",
-                       json_string_nocheck(router_member_verdict_name(m->verdict)));
-        json_t *detail = route_json_member_detail(t, m);
-        if (detail)
-            route_json_set(cx, mo, "detail", detail);
-        route_json_push(cx, members, mo);
+        json_text_open_object(j);
+        json_text_key(j, "agent");
+        json_text_string(j, route_json_agent_id(cfg, m->agent));
+        json_text_key(j, "verdict");
+        json_text_string(j, router_member_verdict_name(m->verdict));
+        route_json_member_detail(j, t, m);
+        json_text_close_object(j);
     }
-    route_json_set(cx, o, "members", members);
-    return o;
+    json_text_close_array(j);
+    json_text_close_object(j);
 }
 
 /* The agent that ends up with the call: the claim that was won, or without claims the pick. */
@@ -234,69 +206,81 @@ static void route_json_summary(const config *cfg, const route_result *r, char *b
     }
 }
 
-json_t *route_json_trace(const config *cfg, const route_result *r)
+/* Writes the trace object; with `key`, one more member whose value is `extra`. */
+static void route_json_write(json_text *j, const config *cfg, const route_result *r,
+                             const char *key, const json_t *extra)
 {
     const route_trace *t = &r->trace;
-    route_json_ctx cx = {false};
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-
     char summary[ROUTE_JSON_SUMMARY_MAX];
     route_json_summary(cfg, r, summary, sizeof(summary));
-    route_json_set(&cx, o, "action", json_string_nocheck(router_action_name(r->action)));
-    route_json_set(&cx, o, "outcome",
-                   json_string_nocheck(router_action_name(route_json_outcome(r))));
-    route_json_set(&cx, o, "summary", route_json_str(summary));
-    route_json_set(&cx, o, "to", route_json_number(&cx, &t->to));
-    route_json_set(&cx, o, "from", route_json_number(&cx, &t->from));
-    route_json_set(&cx, o, "caller_state", route_json_str(t->caller_state));
-    route_json_set(&cx, o, "state_source", route_json_state_source(&cx, t));
-    route_json_set(&cx, o, "category", route_json_str_or_null(t->category));
-    route_json_set(&cx, o, "category_source",
-                   json_string_nocheck(router_category_source_name(t->category_from)));
+    json_text_open_object(j);
+    json_text_key(j, "action");
+    json_text_string(j, router_action_name(r->action));
+    json_text_key(j, "outcome");
+    json_text_string(j, router_action_name(route_json_outcome(r)));
+    json_text_key(j, "summary");
+    json_text_string(j, summary);
+    route_json_number(j, "to", &t->to);
+    route_json_number(j, "from", &t->from);
+    json_text_key(j, "caller_state");
+    json_text_string(j, t->caller_state);
+    route_json_state_source(j, t);
+    json_text_key(j, "category");
+    route_json_str_or_null(j, t->category);
+    json_text_key(j, "category_source");
+    json_text_string(j, router_category_source_name(t->category_from));
     bool known = t->campaign >= 0 && t->campaign < cfg->n_campaigns;
-    route_json_set(&cx, o, "campaign",
-                   known ? route_json_str(cfg->campaigns[t->campaign].id) : json_null());
-    route_json_set(&cx, o, "tracking_number",
-                   t->number >= 0 && t->number < cfg->n_numbers
-                       ? route_json_str(cfg->numbers[t->number].number)
-                       : json_null());
+    json_text_key(j, "campaign");
+    json_text_string(j, known ? cfg->campaigns[t->campaign].id : NULL);
+    json_text_key(j, "tracking_number");
+    json_text_string(
+        j, t->number >= 0 && t->number < cfg->n_numbers ? cfg->numbers[t->number].number : NULL);
 
-    json_t *rules = json_array();
+    json_text_key(j, "rules");
+    json_text_open_array(j);
     for (int i = 0; i < t->n_rules; i++)
-        route_json_push(&cx, rules, route_json_rule(&cx, cfg, t, &t->rules[i]));
-    route_json_set(&cx, o, "rules", rules);
+        route_json_rule(j, cfg, t, &t->rules[i]);
+    json_text_close_array(j);
 
     bool decided = t->decided_rule >= 0 && t->decided_rule < cfg->n_rules;
-    route_json_set(&cx, o, "decided_rule",
-                   decided ? route_json_str(cfg->rules[t->decided_rule].id) : json_null());
-    route_json_set(&cx, o, "mode",
-                   decided ? json_string_nocheck(config_mode_name(t->mode)) : json_null());
-    route_json_set(&cx, o, "pick", route_json_str(route_json_agent_id(cfg, t->pick)));
+    json_text_key(j, "decided_rule");
+    json_text_string(j, decided ? cfg->rules[t->decided_rule].id : NULL);
+    json_text_key(j, "mode");
+    json_text_string(j, decided ? config_mode_name(t->mode) : NULL);
+    json_text_key(j, "pick");
+    json_text_string(j, route_json_agent_id(cfg, t->pick));
 
-    json_t *cands = json_array();
+    json_text_key(j, "candidates");
+    json_text_open_array(j);
     for (int i = 0; i < r->n_candidates; i++)
-        route_json_push(&cx, cands,
-                        route_json_str(route_json_agent_id(cfg, r->candidates[i].agent)));
-    route_json_set(&cx, o, "candidates", cands);
+        json_text_string(j, route_json_agent_id(cfg, r->candidates[i].agent));
+    json_text_close_array(j);
 
-    json_t *claims = json_array();
+    json_text_key(j, "claims");
+    json_text_open_array(j);
     for (int i = 0; i < t->n_claims; i++) {
-        json_t *c = json_object();
-        route_json_set(&cx, c, "agent",
-                       route_json_str(route_json_agent_id(cfg, t->claims[i].agent)));
-        route_json_set(&cx, c, "won", json_boolean(t->claims[i].won));
-        route_json_push(&cx, claims, c);
+        json_text_open_object(j);
+        json_text_key(j, "agent");
+        json_text_string(j, route_json_agent_id(cfg, t->claims[i].agent));
+        json_text_key(j, "won");
+        json_text_bool(j, t->claims[i].won);
+        json_text_close_object(j);
     }
-    route_json_set(&cx, o, "claims", claims);
-    route_json_set(&cx, o, "agent",
-                   route_json_str(route_json_agent_id(cfg, route_json_final_agent(r))));
+    json_text_close_array(j);
+    json_text_key(j, "agent");
+    json_text_string(j, route_json_agent_id(cfg, route_json_final_agent(r)));
+    if (key && extra) {
+        json_text_key(j, key);
+        json_text_value(j, extra);
+    }
+    json_text_close_object(j);
+}
 
-    if (cx.failed) {
-        json_decref(o);
-        return NULL;
-    }
+json_t *route_json_trace(const config *cfg, const route_result *r)
+{
+    char *text = route_json_trace_text(cfg, r);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
     return o;
 }
 
@@ -308,16 +292,9 @@ char *route_json_trace_text(const config *cfg, const route_result *r)
 char *route_json_trace_text_with(const config *cfg, const route_result *r, const char *key,
                                  json_t *extra)
 {
-    json_t *o = route_json_trace(cfg, r);
-    if (!o) {
-        json_decref(extra);
-        return NULL;
-    }
-    if (extra && json_object_set_new(o, key, extra) != 0) { /* it freed extra */
-        json_decref(o);
-        return NULL;
-    }
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    json_text j;
+    json_text_init(&j);
+    route_json_write(&j, cfg, r, key, extra);
+    json_decref(extra);
+    return json_text_take(&j);
 }

@@ -91,25 +91,11 @@ void route_writer_view_fill(const config *cfg, const callflow_outcome *out, rout
     }
 }
 
-/* Ends the batch's calls in one transaction, reading each ended call back for its reply.
- * If the batch fails as a whole, each end is tried on its own so one bad end cannot fail the
- * others. */
-static void rw_run_ends(route_writer *w, rw_request **reqs, int n)
+/* Hands each end its result after the batch's transaction (committed when rc is ERR_OK);
+ * when it failed, each end is tried on its own so one bad end cannot fail the others. */
+static void rw_finish_ends(route_writer *w, rw_request **reqs, int n, int rc, const int *results,
+                           store_call *rows)
 {
-    const char *ids[ROUTE_WRITER_BATCH_MAX];
-    int64_t now[ROUTE_WRITER_BATCH_MAX];
-    int results[ROUTE_WRITER_BATCH_MAX];
-    store_call rows[ROUTE_WRITER_BATCH_MAX];
-    if (n == 0)
-        return;
-    memset(ids, 0, sizeof ids);
-    memset(now, 0, sizeof now);
-    for (int i = 0; i < n; i++) {
-        ids[i] = reqs[i]->call_id;
-        now[i] = reqs[i]->now_ms;
-    }
-    memset(rows, 0, (size_t)n * sizeof rows[0]);
-    int rc = store_call_end_many(w->st, ids, now, n, results, rows);
     for (int i = 0; i < n; i++) {
         rw_request *r = reqs[i];
         if (rc == ERR_OK) {
@@ -127,24 +113,12 @@ static void rw_run_ends(route_writer *w, rw_request **reqs, int n)
     }
 }
 
-/* Routes the batch's calls in one transaction; if the batch fails as a whole, each call is
- * tried on its own so one bad call cannot fail the others. Then copies what the replies
- * need from a snapshot taken after the commit. */
-static void rw_run_routes(route_writer *w, rw_request **reqs, int n)
+/* Hands each route its outcome after the batch's transaction (committed when rc is ERR_OK);
+ * when it failed, each call is routed on its own. Then copies what the replies need (names,
+ * softphones, messages) from `cfg`, the batch's snapshot (NULL: one is loaded). Frees cfg. */
+static void rw_finish_routes(route_writer *w, rw_request **reqs, int n, int rc,
+                             callflow_outcome *outs, config *cfg)
 {
-    callflow_request creq[ROUTE_WRITER_BATCH_MAX];
-    callflow_outcome outs[ROUTE_WRITER_BATCH_MAX];
-    config *cfg = NULL;
-    if (n == 0)
-        return;
-    memset(creq, 0, sizeof creq);
-    for (int i = 0; i < n; i++) {
-        creq[i].call = *reqs[i]->call;
-        creq[i].external_id = reqs[i]->external_id;
-        creq[i].now_ms = reqs[i]->now_ms;
-        callflow_outcome_init(&outs[i]);
-    }
-    int rc = callflow_route_batch(w->st, creq, n, &w->rng, outs);
     for (int i = 0; i < n; i++) {
         if (rc == ERR_OK) {
             /* Hand the outcome over: the waiter's struct takes what outs[i] owns. */
@@ -166,14 +140,50 @@ static void rw_run_routes(route_writer *w, rw_request **reqs, int n)
         }
         callflow_outcome_free(&outs[i]);
     }
-    /* The names, softphones and messages in the replies: from the configuration as of now,
-     * which is the batch's unless an edit committed in between (then the newer one). */
-    if (!cfg && store_config_load(w->st, &cfg, NULL, 0) < 0)
+    if (n > 0 && !cfg && store_config_load(w->st, &cfg, NULL, 0) < 0)
         cfg = NULL;
     for (int i = 0; i < n; i++)
         if (reqs[i]->rc == ERR_OK)
             route_writer_view_fill(cfg, reqs[i]->out, reqs[i]->view);
     config_free(cfg);
+}
+
+/* Ends and routes the batch's requests in ONE transaction, ends first (the capacity they
+ * free is there for the routes of the same batch), reading each ended call back and keeping
+ * the routes' snapshot for the replies; then hands each waiter its own outcome. */
+static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_request **routes,
+                         int n_routes)
+{
+    const char *ids[ROUTE_WRITER_BATCH_MAX];
+    int64_t now[ROUTE_WRITER_BATCH_MAX];
+    int results[ROUTE_WRITER_BATCH_MAX];
+    store_call rows[ROUTE_WRITER_BATCH_MAX];
+    callflow_request creq[ROUTE_WRITER_BATCH_MAX];
+    callflow_outcome outs[ROUTE_WRITER_BATCH_MAX];
+    config *cfg = NULL;
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < n_ends; i++) {
+        ids[i] = ends[i]->call_id;
+        now[i] = ends[i]->now_ms;
+    }
+    for (int i = 0; i < n_routes; i++) {
+        creq[i] = (callflow_request){*routes[i]->call, routes[i]->external_id, routes[i]->now_ms};
+        callflow_outcome_init(&outs[i]);
+    }
+    int rc = store_begin(w->st);
+    if (rc == ERR_OK)
+        rc = store_call_end_many(w->st, ids, now, n_ends, results, rows);
+    if (rc == ERR_OK && n_routes > 0)
+        rc = callflow_route_batch_locked(w->st, creq, n_routes, &w->rng, outs, &cfg);
+    if (rc == ERR_OK)
+        rc = store_commit(w->st);
+    if (rc < 0) {
+        store_rollback(w->st);
+        config_free(cfg);
+        cfg = NULL;
+    }
+    rw_finish_ends(w, ends, n_ends, rc, results, rows);
+    rw_finish_routes(w, routes, n_routes, rc, outs, cfg);
 }
 
 static void *rw_main(void *arg)
@@ -201,9 +211,7 @@ static void *rw_main(void *arg)
             else
                 routes[n_routes++] = batch[i];
         }
-        /* Ends first: the capacity they free is there for the routes of the same batch. */
-        rw_run_ends(w, ends, n_ends);
-        rw_run_routes(w, routes, n_routes);
+        rw_run_batch(w, ends, n_ends, routes, n_routes);
         pthread_mutex_lock(&w->lock);
         for (int i = 0; i < n; i++)
             batch[i]->done = true;

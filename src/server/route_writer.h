@@ -1,8 +1,8 @@
 /* route_writer.h -- group commit for the daemon (docs/ARCHITECTURE.md, "Group commit"): one
  * writer thread owns a store connection; request threads hand it their routes and ends and
- * wait; it drains what is queued into one transaction for the ends (store_call_end) and one
- * for the routes (callflow_route_batch), commits, then wakes every waiter with its own
- * outcome. A caller gets its answer only after its change is committed. */
+ * wait; it drains what is queued into ONE transaction, the ends first (store_call_end_many)
+ * then the routes (callflow_route_batch_locked), commits, then wakes every waiter with its
+ * own outcome. A caller gets its answer only after its change is committed. */
 #ifndef SC_ROUTE_WRITER_H
 #define SC_ROUTE_WRITER_H
 

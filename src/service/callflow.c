@@ -353,23 +353,43 @@ int callflow_route(store *st, const router_call *call, const char *external_id, 
     return rc;
 }
 
-int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
-                         callflow_outcome *outs)
+int callflow_route_batch_locked(store *st, const callflow_request *reqs, int n,
+                                const rng_source *rng, callflow_outcome *outs, config **snapshot)
 {
+    if (snapshot)
+        *snapshot = NULL;
     if (!st || (n > 0 && (!reqs || !outs)) || !rng || n < 0)
         return ERR_INVALID;
     config *cfg = NULL;
     for (int i = 0; i < n; i++)
         callflow_outcome_reset(&outs[i]);
     int rc = store_config_load(st, &cfg, NULL, 0);
-    if (rc < 0)
-        return rc;
-    rc = store_begin(st);
-    if (rc < 0)
-        goto out_free;
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = callflow_route_locked(st, cfg, &reqs[i].call, reqs[i].external_id, reqs[i].now_ms, rng,
                                    &outs[i]);
+    if (rc < 0) {
+        for (int i = 0; i < n; i++)
+            callflow_outcome_forget(&outs[i]);
+    }
+    if (snapshot && rc == ERR_OK)
+        *snapshot = cfg;
+    else
+        config_free(cfg);
+    return rc;
+}
+
+int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
+                         callflow_outcome *outs)
+{
+    if (!st || (n > 0 && (!reqs || !outs)) || !rng || n < 0)
+        return ERR_INVALID;
+    int rc = store_begin(st);
+    if (rc < 0) {
+        for (int i = 0; i < n; i++)
+            callflow_outcome_reset(&outs[i]);
+        return rc;
+    }
+    rc = callflow_route_batch_locked(st, reqs, n, rng, outs, NULL);
     if (rc == ERR_OK)
         rc = store_commit(st);
     if (rc < 0) {
@@ -377,8 +397,6 @@ int callflow_route_batch(store *st, const callflow_request *reqs, int n, const r
         for (int i = 0; i < n; i++)
             callflow_outcome_forget(&outs[i]);
     }
-out_free:
-    config_free(cfg);
     return rc;
 }
 

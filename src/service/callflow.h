@@ -59,6 +59,14 @@ typedef struct {
 int callflow_route_batch(store *st, const callflow_request *reqs, int n, const rng_source *rng,
                          callflow_outcome *outs);
 
+/* callflow_route_batch inside the caller's open transaction (the daemon's writer ends calls
+ * and routes new ones in one commit), against a snapshot read in that transaction. When
+ * `snapshot` is not NULL and the batch succeeded, *snapshot receives that snapshot with the
+ * batch's claims applied (the caller frees it), else NULL. On error the outcomes are
+ * forgotten and the caller must roll back. Returns ERR_OK or a negative err_code. */
+int callflow_route_batch_locked(store *st, const callflow_request *reqs, int n,
+                                const rng_source *rng, callflow_outcome *outs, config **snapshot);
+
 /* SPEC 3.8 for a call ringing an agent: on no answer (also busy or failed) the claim is
  * released, the agent is marked tried, and the same call is routed again (next agent, else
  * a callback), all in one transaction. On success the call row holds the new decision and

@@ -187,6 +187,19 @@ static const store_sqlite_migration store_sqlite_migrations[] = {
      "  WHERE older.external_id = calls.external_id AND older.id < calls.id);"
      "DROP INDEX calls_external;"
      "CREATE UNIQUE INDEX calls_external ON calls (external_id) WHERE external_id <> '';"},
+
+    {8, "call traces",
+     /* The trace (SPEC 3.6) is most of a call's bytes (about 2.4 KB for rules of a dozen
+      * members) and is written once per decision, while the call row changes several times
+      * (answered, ended): SQLite rewrites a whole row on every UPDATE, so a trace in the row
+      * was written again by each of them. In its own table it is written once per decision,
+      * and the call rows stay small (many to a page). Every call has exactly one trace row:
+      * its latest decision's (a no-answer or a queue hand-off replaces it). */
+     "CREATE TABLE call_traces ("
+     " call_id TEXT PRIMARY KEY,"
+     " trace_json TEXT NOT NULL);"
+     "INSERT INTO call_traces (call_id, trace_json) SELECT id, trace_json FROM calls ORDER BY id;"
+     "ALTER TABLE calls DROP COLUMN trace_json;"},
 };
 
 #define STORE_SQLITE_MIGRATIONS_COUNT                                                              \

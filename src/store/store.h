@@ -282,11 +282,13 @@ int store_autocheckpoint(store *st, int pages);
 int store_checkpoint(store *st);
 
 /* Ends `n` calls as store_call_end() would (final status completed), all in ONE
- * transaction, and reads each ended call back in it: results[i] is 1 (claim released), 0
- * (already released) or ERR_NOT_FOUND; when `rows` is not NULL, rows[i] (zeroed by the
- * caller) receives call i as its end left it (id "" when not found; the caller clears each
- * with store_call_clear()). All or nothing: on any other error everything is rolled back,
- * the rows are cleared and the error returned. Returns ERR_OK or a negative err_code. */
+ * transaction (the caller's when one is open, else its own), and reads each ended call back
+ * in it: results[i] is 1 (claim released), 0 (already released) or ERR_NOT_FOUND; when
+ * `rows` is not NULL, rows[i] (zeroed by the caller) receives call i as its end left it,
+ * without its trace (trace_json "{}"; id "" when not found; the caller clears each with
+ * store_call_clear()). All or nothing: on any other error everything is rolled back (by
+ * the caller when the transaction is the caller's), the rows are cleared and the error
+ * returned. Returns ERR_OK or a negative err_code. */
 int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
                         int *results, store_call *rows);
 

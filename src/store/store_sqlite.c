@@ -17,10 +17,17 @@
 #define STORE_STATES_TEXT_MAX (STATES_COUNT * 3 + 1)
 #define STORE_CATEGORIES_TEXT_MAX (CONFIG_MAX_CATEGORIES * CONFIG_CATEGORY_MAX + 1)
 
-/* The columns store_call_row() reads, in its order. */
+/* The columns store_call_row() reads, in its order, from STORE_CALL_FROM (the trace lives in
+ * its own table since migration 7). */
 #define STORE_CALL_COLS                                                                            \
+    "c.id, c.external_id, c.campaign, c.tracking_number, c.caller, c.caller_state, c.category,"    \
+    " c.status, c.agent, c.rule, c.holds_claim, c.tried_json, coalesce(t.trace_json, '{}'),"       \
+    " c.created_ms, c.updated_ms, c.ended_ms, c.queued_ms, c.queue_deadline_ms"
+#define STORE_CALL_FROM " FROM calls c LEFT JOIN call_traces t ON t.call_id = c.id"
+/* The same columns without the trace ("{}" in its place), for replies that do not show it. */
+#define STORE_CALL_COLS_BRIEF                                                                      \
     "id, external_id, campaign, tracking_number, caller, caller_state, category, status, agent,"   \
-    " rule, holds_claim, tried_json, trace_json, created_ms, updated_ms, ended_ms, queued_ms,"     \
+    " rule, holds_claim, tried_json, '{}', created_ms, updated_ms, ended_ms, queued_ms,"           \
     " queue_deadline_ms"
 
 /* Statements of the hot path and of the small single-row operations, prepared on first use
@@ -36,7 +43,9 @@ enum {
     Q_CLAIM,
     Q_CURSOR,
     Q_CALL_INSERT,
+    Q_TRACE_PUT,
     Q_CALL_GET,
+    Q_CALL_GET_BRIEF,
     Q_CALL_RELEASE,
     Q_AGENT_RELEASE,
     Q_CALL_FINISH,
@@ -66,11 +75,14 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_CURSOR] = "UPDATE rules SET rr_last_agent = ?2 WHERE id = ?1",
     [Q_CALL_INSERT] = "INSERT INTO calls (id, external_id, campaign, tracking_number, caller,"
                       " caller_state, category, status, agent, rule, holds_claim, tried_json,"
-                      " trace_json, created_ms, updated_ms, ended_ms, queued_ms,"
-                      " queue_deadline_ms)"
+                      " created_ms, updated_ms, ended_ms, queued_ms, queue_deadline_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                      " ?15, ?16, ?17, ?18)",
-    [Q_CALL_GET] = "SELECT " STORE_CALL_COLS " FROM calls WHERE id = ?1",
+                      " ?15, ?16, ?17)",
+    /* A call's trace: its latest decision's (migration 7). */
+    [Q_TRACE_PUT] = "INSERT INTO call_traces (call_id, trace_json) VALUES (?1, ?2)"
+                    " ON CONFLICT (call_id) DO UPDATE SET trace_json = excluded.trace_json",
+    [Q_CALL_GET] = "SELECT " STORE_CALL_COLS STORE_CALL_FROM " WHERE c.id = ?1",
+    [Q_CALL_GET_BRIEF] = "SELECT " STORE_CALL_COLS_BRIEF " FROM calls WHERE id = ?1",
     /* Clearing holds_claim and decrementing happen in one transaction, and only the
      * statement that actually cleared the flag goes on to decrement: exactly once. */
     [Q_CALL_RELEASE] = "UPDATE calls SET holds_claim = 0, status = ?2, ended_ms = ?3,"
@@ -1215,6 +1227,18 @@ static int store_new_call_id(store *st, int64_t created_ms, char *out)
     return ERR_OK;
 }
 
+/* Writes call->trace_json as the call's trace (a new one, or replacing the previous
+ * decision's), inside the caller's transaction. */
+static int store_trace_put(store *st, const store_call *call)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_TRACE_PUT);
+    if (!s)
+        return ERR_STORE;
+    sqlite3_bind_text(s, 1, call->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
+    return store_run(st, s, "write trace");
+}
+
 int store_call_insert(store *st, store_call *call)
 {
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
@@ -1239,13 +1263,21 @@ int store_call_insert(store *st, store_call *call)
     sqlite3_bind_text(s, 10, call->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 11, call->holds_claim ? 1 : 0);
     sqlite3_bind_text(s, 12, call->tried_json ? call->tried_json : "[]", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 13, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 14, call->created_ms);
-    sqlite3_bind_int64(s, 15, call->updated_ms ? call->updated_ms : call->created_ms);
-    sqlite3_bind_int64(s, 16, call->ended_ms);
-    sqlite3_bind_int64(s, 17, call->queued_ms);
-    sqlite3_bind_int64(s, 18, call->queue_deadline_ms);
-    return store_run(st, s, "insert call");
+    sqlite3_bind_int64(s, 13, call->created_ms);
+    sqlite3_bind_int64(s, 14, call->updated_ms ? call->updated_ms : call->created_ms);
+    sqlite3_bind_int64(s, 15, call->ended_ms);
+    sqlite3_bind_int64(s, 16, call->queued_ms);
+    sqlite3_bind_int64(s, 17, call->queue_deadline_ms);
+    /* The row and its trace go together: in the caller's transaction, or in one of their
+     * own when none is open. */
+    bool own = sqlite3_get_autocommit(st->db);
+    int rc = own ? store_run_q(st, Q_BEGIN, "begin") : ERR_OK;
+    if (rc < 0)
+        return rc;
+    rc = store_run(st, s, "insert call");
+    if (rc == ERR_OK)
+        rc = store_trace_put(st, call);
+    return own ? store_tx_leave(st, false, rc) : rc;
 }
 
 static char *store_col_strdup(sqlite3_stmt *s, int col)
@@ -1292,12 +1324,14 @@ static int store_call_row(store *st, sqlite3_stmt *s, store_call *out)
     return ERR_OK;
 }
 
-int store_call_get(store *st, const char *call_id, store_call *out)
+/* Reads call `call_id` with the cached statement `which` (Q_CALL_GET, or Q_CALL_GET_BRIEF
+ * without the trace). */
+static int store_call_read(store *st, int which, const char *call_id, store_call *out)
 {
     if (!st || !call_id || !out)
         return ERR_INVALID;
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = store_stmt(st, Q_CALL_GET);
+    sqlite3_stmt *s = store_stmt(st, which);
     if (!s)
         return ERR_STORE;
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
@@ -1308,6 +1342,17 @@ int store_call_get(store *st, const char *call_id, store_call *out)
         rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : store_fail(st, "get call");
     sqlite3_reset(s);
     return rc;
+}
+
+int store_call_get(store *st, const char *call_id, store_call *out)
+{
+    return store_call_read(st, Q_CALL_GET, call_id, out);
+}
+
+/* store_call_get without the trace (trace_json "{}"): the row alone, one b-tree lookup. */
+static int store_call_get_brief(store *st, const char *call_id, store_call *out)
+{
+    return store_call_read(st, Q_CALL_GET_BRIEF, call_id, out);
 }
 
 static bool store_status_is_final(call_status s)
@@ -1348,7 +1393,7 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
 {
     store_call row;
     store_callback cb;
-    int rc = store_call_get(st, call_id, &row);
+    int rc = store_call_get_brief(st, call_id, &row);
     if (rc < 0)
         return rc;
     memset(&cb, 0, sizeof cb);
@@ -1580,9 +1625,9 @@ int store_call_update_route(store *st, const store_call *call, int expected)
         return ERR_INVALID;
     int rc = store_prep(st,
                         "UPDATE calls SET status = ?2, agent = ?3, rule = ?4, holds_claim = ?5,"
-                        " tried_json = ?6, trace_json = ?7, updated_ms = ?8, ended_ms = ?9,"
-                        " queued_ms = ?10, queue_deadline_ms = ?11"
-                        " WHERE id = ?1 AND (?12 = '' OR status = ?12)",
+                        " tried_json = ?6, updated_ms = ?7, ended_ms = ?8,"
+                        " queued_ms = ?9, queue_deadline_ms = ?10"
+                        " WHERE id = ?1 AND (?11 = '' OR status = ?11)",
                         &s);
     if (rc < 0)
         return rc;
@@ -1592,15 +1637,16 @@ int store_call_update_route(store *st, const store_call *call, int expected)
     sqlite3_bind_text(s, 4, call->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, call->holds_claim ? 1 : 0);
     sqlite3_bind_text(s, 6, call->tried_json ? call->tried_json : "[]", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, call->trace_json ? call->trace_json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, call->updated_ms);
-    sqlite3_bind_int64(s, 9, call->ended_ms);
-    sqlite3_bind_int64(s, 10, call->queued_ms);
-    sqlite3_bind_int64(s, 11, call->queue_deadline_ms);
-    sqlite3_bind_text(s, 12, expected >= 0 ? store_call_status_name((call_status)expected) : "", -1,
+    sqlite3_bind_int64(s, 7, call->updated_ms);
+    sqlite3_bind_int64(s, 8, call->ended_ms);
+    sqlite3_bind_int64(s, 9, call->queued_ms);
+    sqlite3_bind_int64(s, 10, call->queue_deadline_ms);
+    sqlite3_bind_text(s, 11, expected >= 0 ? store_call_status_name((call_status)expected) : "", -1,
                       SQLITE_STATIC);
     rc = store_changed_or_missing(st, s, "update call");
     sqlite3_finalize(s);
+    if (rc == ERR_OK)
+        return store_trace_put(st, call);
     if (rc != ERR_NOT_FOUND || expected < 0)
         return rc;
     rc = store_call_status_of(st, call->id, &status, &holds);
@@ -1676,7 +1722,8 @@ int store_call_find_external(store *st, const char *external_id, store_call *out
     if (!st || !external_id || !external_id[0] || !out)
         return ERR_INVALID;
     memset(out, 0, sizeof *out);
-    int rc = store_prep(st, "SELECT " STORE_CALL_COLS " FROM calls WHERE external_id = ?1", &s);
+    int rc =
+        store_prep(st, "SELECT " STORE_CALL_COLS STORE_CALL_FROM " WHERE c.external_id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(s, 1, external_id, -1, SQLITE_STATIC);
@@ -1718,8 +1765,8 @@ int store_queue_list(store *st, const char *campaign, int limit, store_call **ou
     *out = NULL;
     *n = 0;
     int rc = store_prep(st,
-                        "SELECT " STORE_CALL_COLS " FROM calls WHERE status = 'queued'"
-                        " AND (?1 = '' OR campaign = ?1) ORDER BY created_ms, id LIMIT ?2",
+                        "SELECT " STORE_CALL_COLS STORE_CALL_FROM " WHERE c.status = 'queued'"
+                        " AND (?1 = '' OR c.campaign = ?1) ORDER BY c.created_ms, c.id LIMIT ?2",
                         &s);
     if (rc < 0)
         return rc;
@@ -2079,21 +2126,24 @@ int store_call_end_many(store *st, const char *const *call_ids, const int64_t *n
         return ERR_INVALID;
     if (n == 0)
         return ERR_OK;
-    int rc = store_begin(st);
+    /* One transaction and no savepoints: a failure rolls back every end of the batch (inside
+     * the caller's transaction, the caller rolls back). */
+    bool own = sqlite3_get_autocommit(st->db);
+    int rc = own ? store_begin(st) : ERR_OK;
     if (rc < 0)
         return rc;
-    /* One transaction and no savepoints: a failure rolls back every end of the batch. */
     for (int i = 0; i < n && rc == ERR_OK; i++) {
         results[i] = store_call_end_locked(st, call_ids[i], CALL_COMPLETED, now_ms[i]);
         if (results[i] < 0 && results[i] != ERR_NOT_FOUND)
             rc = results[i];
         else if (results[i] >= 0 && rows)
-            rc = store_call_get(st, call_ids[i], &rows[i]);
+            rc = store_call_get_brief(st, call_ids[i], &rows[i]);
     }
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && own)
         rc = store_commit(st);
     if (rc < 0) {
-        store_rollback(st);
+        if (own)
+            store_rollback(st);
         for (int i = 0; rows && i < n; i++)
             store_call_clear(&rows[i]);
     }

@@ -399,6 +399,10 @@ static void run_scenario(const scenario *s, route_result *r)
     json_error_t err;
     json_t *js = json_loads(text, 0, &err);
     cr_assert(js, "[%s] JSON does not parse: %s", s->name, err.text);
+    /* The trace is written directly as text: byte for byte jansson's compact form. */
+    char *again = json_dumps(js, JSON_COMPACT);
+    cr_assert_str_eq(again, text, "[%s] trace text is not jansson's compact form", s->name);
+    free(again);
     cr_assert_str_eq(json_string_value(json_object_get(js, "action")),
                      router_action_name(s->action));
     cr_assert_str_eq(json_str_or_dash(json_object_get(js, "pick")), s->pick);

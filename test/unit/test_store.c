@@ -216,6 +216,51 @@ Test(store, migrations_applied_once_and_reopen_is_noop)
     cr_assert_eq(st_sql_int("SELECT count(*) FROM meta WHERE key = 'config_version'"), 1);
 }
 
+/* A database made before migrations 7 and 8: 7 makes carrier call ids unique (a repeated
+ * one keeps the oldest row's, the others get "#" and their id), 8 moves each call's trace
+ * into call_traces: every trace stays readable as before, and calls loses the column. */
+Test(store, migrations_7_and_8_keep_existing_calls)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, STORE_SQLITE_MIGRATIONS_TABLE, NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 6; i++) {
+        char sql[160];
+        cr_assert_eq(sqlite3_exec(db, store_sqlite_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK,
+                     "%s", sqlite3_errmsg(db));
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 'old', 0)", i + 1);
+        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    cr_assert_eq(sqlite3_exec(db,
+                              "INSERT INTO calls (id, external_id, status, trace_json, created_ms,"
+                              " updated_ms)"
+                              " VALUES ('00a1', 'CA1', 'completed', '{\"action\":\"connect\"}',"
+                              " 1, 2), ('00a2', 'CA1', 'failed', '{\"action\":\"reject\"}', 3, 4)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+
+    store *st = st_open();
+    cr_assert_eq(store_schema_version(st), STORE_SQLITE_MIGRATIONS_COUNT);
+    store_call got;
+    cr_assert_eq(store_call_get(st, "00a1", &got), ERR_OK);
+    cr_assert_str_eq(got.trace_json, "{\"action\":\"connect\"}");
+    cr_assert_eq(got.status, CALL_COMPLETED);
+    store_call_clear(&got);
+    cr_assert_eq(store_call_get(st, "00a2", &got), ERR_OK);
+    cr_assert_str_eq(got.trace_json, "{\"action\":\"reject\"}");
+    cr_assert_str_eq(got.external_id, "CA1#00a2");
+    store_call_clear(&got);
+    cr_assert_eq(store_call_find_external(st, "CA1", &got), ERR_OK);
+    cr_assert_str_eq(got.id, "00a1");
+    store_call_clear(&got);
+    store_close(st);
+    cr_assert_eq(st_sql_int("SELECT count(*) FROM call_traces"), 2);
+    cr_assert_eq(st_sql_int("SELECT count(*) FROM pragma_table_info('calls')"
+                            " WHERE name = 'trace_json'"),
+                 0);
+}
+
 Test(store, refuses_a_newer_schema)
 {
     store_close(st_open());
