@@ -37,6 +37,7 @@
 #define CLI_LISTEN_DEFAULT "127.0.0.1:8080"
 #define CLI_THREADS_DEFAULT 4
 #define CLI_THREADS_MAX 64
+#define CLI_MAX_CONNECTED_MAX 604800 /* a week */
 #define CLI_ALERT_INTERVAL_MAX 86400 /* --alert-interval, seconds */
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 the command line was wrong. */
@@ -65,7 +66,8 @@ enum {
     OPT_TWILIO_API_BASE,
     OPT_TWILIO_API_KEY_SID,
     OPT_TWILIO_API_KEY_SECRET,
-    OPT_TWILIO_TWIML_APP_SID
+    OPT_TWILIO_TWIML_APP_SID,
+    OPT_MAX_CONNECTED
 };
 
 /* What every command needs: the database path and the command's name for messages. */
@@ -272,7 +274,7 @@ static const char cli_usage_serve[] =
     "                         [--public-url URL] [--twilio-account-sid SID]\n"
     "                         [--twilio-auth-token TOKEN] [--twilio-api-base URL]\n"
     "                         [--twilio-api-key-sid SID] [--twilio-api-key-secret SECRET]\n"
-    "                         [--twilio-twiml-app-sid SID]\n"
+    "                         [--twilio-twiml-app-sid SID] [--max-connected SECONDS]\n"
     "\n"
     "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
     "accepting, finishes the requests in flight, closes the database and exits 0.\n"
@@ -287,6 +289,11 @@ static const char cli_usage_serve[] =
     "  --alert-interval SECONDS\n"
     "                      at most one alert per campaign per interval, 1-86400 (default:\n"
     "                      $SURECONNECT_ALERT_INTERVAL, else 60)\n"
+    "\n"
+    "  --max-connected SECONDS\n"
+    "                      a connected call with no event for this long is ended by the\n"
+    "                      recovery sweep, 1-604800 (default: $SURECONNECT_MAX_CONNECTED,\n"
+    "                      else 14400: 4 hours)\n"
     "\n"
     "The Twilio-compatible voice adapter (docs/TWILIO.md) runs when --public-url,\n"
     "--twilio-account-sid and --twilio-auth-token are set; softphone tokens need\n"
@@ -1029,6 +1036,12 @@ static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
         if (!cli_webhook_ok(arg))
             return cli_usage_error(cx, "--discord-webhook must be an http:// or https:// URL");
         o->discord_webhook = arg;
+    } else if (opt == OPT_MAX_CONNECTED) {
+        if (!cli_parse_long(arg, 1, CLI_MAX_CONNECTED_MAX, &n))
+            return cli_usage_error(cx,
+                                   "--max-connected must be an integer from 1 to %d, not \"%s\"",
+                                   CLI_MAX_CONNECTED_MAX, arg);
+        o->max_connected_s = (int)n;
     } else if (opt == OPT_ALERT_INTERVAL) {
         if (!cli_parse_long(arg, 1, CLI_ALERT_INTERVAL_MAX, &n))
             return cli_usage_error(cx,
@@ -1054,6 +1067,7 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
         {"twilio-api-key-sid", required_argument, NULL, OPT_TWILIO_API_KEY_SID},
         {"twilio-api-key-secret", required_argument, NULL, OPT_TWILIO_API_KEY_SECRET},
         {"twilio-twiml-app-sid", required_argument, NULL, OPT_TWILIO_TWIML_APP_SID},
+        {"max-connected", required_argument, NULL, OPT_MAX_CONNECTED},
         {0, 0, 0, 0}};
     server_options o;
     memset(&o, 0, sizeof o);
@@ -1080,6 +1094,13 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
             return cli_usage_error(
                 cx, "SURECONNECT_DISCORD_WEBHOOK must be an http:// or https:// URL");
         o.discord_webhook = env;
+    }
+    env = getenv("SURECONNECT_MAX_CONNECTED");
+    if (env && env[0]) {
+        if (!cli_parse_long(env, 1, CLI_MAX_CONNECTED_MAX, &n))
+            return cli_usage_error(cx, "SURECONNECT_MAX_CONNECTED must be an integer from 1 to %d",
+                                   CLI_MAX_CONNECTED_MAX);
+        o.max_connected_s = (int)n;
     }
     env = getenv("SURECONNECT_ALERT_INTERVAL");
     if (env && env[0]) {

@@ -108,10 +108,20 @@ void api_ops_metrics(http_req *rq)
             "sureconnect_queue_timeouts_total %lld\n"
             "# HELP sureconnect_queue_dispatch_failures_total Queue passes rolled back (retried).\n"
             "# TYPE sureconnect_queue_dispatch_failures_total counter\n"
-            "sureconnect_queue_dispatch_failures_total %lld\n",
+            "sureconnect_queue_dispatch_failures_total %lld\n"
+            "# HELP sureconnect_recovery_corrections_total Corrections of the recovery sweep:"
+            " agents' call counts set from the calls, calls stuck ringing failed over, silent"
+            " connected calls ended.\n"
+            "# TYPE sureconnect_recovery_corrections_total counter\n"
+            "sureconnect_recovery_corrections_total{kind=\"call_counts\"} %lld\n"
+            "sureconnect_recovery_corrections_total{kind=\"ring_timeout\"} %lld\n"
+            "sureconnect_recovery_corrections_total{kind=\"max_connected\"} %lld\n",
             stats.queued_calls, qs ? (long long)atomic_load(&qs->handoffs) : 0LL,
             qs ? (long long)atomic_load(&qs->timeouts) : 0LL,
-            qs ? (long long)atomic_load(&qs->failures) : 0LL);
+            qs ? (long long)atomic_load(&qs->failures) : 0LL,
+            qs ? (long long)atomic_load(&qs->recovered_counts) : 0LL,
+            qs ? (long long)atomic_load(&qs->recovered_ringing) : 0LL,
+            qs ? (long long)atomic_load(&qs->recovered_connected) : 0LL);
     twilio_handoff_stats *hs = twilio_handoff_stats_of(m->handoff);
     ops_put(buf, &n,
             "# HELP sureconnect_twilio_handoffs_total Waiting Twilio callers moved to their"

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "../service/queue.h"
+#include "../service/recovery.h"
 #include "call_events.h"
 #include "http_util.h"
 
@@ -23,6 +24,8 @@ struct queue_dispatcher {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool kicked, stopping;
+    int64_t max_connected_ms;
+    int64_t next_sweep_ms;
     queue_dispatcher_stats stats;
 };
 
@@ -96,6 +99,51 @@ static void qd_pass(queue_dispatcher *d)
     queue_changes_free(changes, n);
 }
 
+/* Publishes, logs and counts what a recovery sweep corrected. */
+static void qd_publish_recovery(queue_dispatcher *d, const recovery_result *r, int64_t now_ms)
+{
+    char nbuf[24];
+    if (r->counts_fixed > 0) {
+        atomic_fetch_add(&d->stats.recovered_counts, r->counts_fixed);
+        http_log("recovery", "kind", "call_counts", "agents",
+                 http_fmt_ll(nbuf, sizeof nbuf, r->counts_fixed), NULL);
+    }
+    for (int i = 0; i < r->n_fixes; i++) {
+        const recovery_fix *f = &r->fixes[i];
+        if (f->kind == RECOVERY_RING_TIMEOUT) {
+            const callflow_outcome *o = &f->outcome;
+            atomic_fetch_add(&d->stats.recovered_ringing, 1);
+            call_events_update(d->bus, &o->call, f->agent, "failed_over", "ring_timeout", now_ms);
+            call_events_decision(d->bus, &o->call, callflow_action_name(o), o->callback_id,
+                                 o->callback_reason, false, now_ms);
+            http_log("recovery", "kind", "ring_timeout", "call_id", o->call.id, "agent", f->agent,
+                     "outcome", callflow_action_name(o), NULL);
+        } else {
+            atomic_fetch_add(&d->stats.recovered_connected, 1);
+            call_events_update(d->bus, &f->ended, f->agent, NULL, "max_connected", now_ms);
+            http_log("recovery", "kind", "max_connected", "call_id", f->ended.id, "agent", f->agent,
+                     NULL);
+        }
+    }
+}
+
+/* A recovery sweep when one is due. */
+static void qd_sweep(queue_dispatcher *d)
+{
+    recovery_result r;
+    int64_t now_ms = http_now_ms();
+    if (now_ms < d->next_sweep_ms)
+        return;
+    d->next_sweep_ms = now_ms + RECOVERY_SWEEP_MS;
+    int rc = recovery_sweep(d->st, now_ms, d->max_connected_ms, &d->rng, &r);
+    if (rc < 0) {
+        http_log("recovery_failed", "error", errors_code(rc), NULL);
+        return;
+    }
+    qd_publish_recovery(d, &r, now_ms);
+    recovery_result_free(&r);
+}
+
 /* Adds ms milliseconds to a CLOCK_REALTIME time for pthread_cond_timedwait. */
 static struct timespec qd_after(int ms)
 {
@@ -124,6 +172,7 @@ static void *qd_main(void *arg)
         }
         d->kicked = false;
         pthread_mutex_unlock(&d->lock);
+        qd_sweep(d);
         qd_pass(d);
         struct timespec gap = {0, QUEUE_MIN_GAP_MS * 1000000L};
         nanosleep(&gap, NULL);
@@ -133,8 +182,8 @@ static void *qd_main(void *arg)
     return NULL;
 }
 
-queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, char *errbuf,
-                                         size_t errlen)
+queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, int64_t max_connected_ms,
+                                         char *errbuf, size_t errlen)
 {
     uint64_t seed = 0;
     queue_dispatcher *d = calloc(1, sizeof *d);
@@ -143,6 +192,8 @@ queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, char *
         return NULL;
     }
     d->bus = bus;
+    d->max_connected_ms =
+        max_connected_ms > 0 ? max_connected_ms : RECOVERY_MAX_CONNECTED_DEFAULT_S * 1000LL;
     if (store_open(db, &d->st, errbuf, errlen) < 0) {
         free(d);
         return NULL;

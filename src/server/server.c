@@ -750,7 +750,8 @@ int server_run(const server_options *opts)
     }
     /* The queue dispatcher's tap too; its first pass handles the waits that ran out while
      * the daemon was down. */
-    s.metrics.queue = queue_dispatcher_start(opts->db, s.bus, errbuf, sizeof errbuf);
+    s.metrics.queue = queue_dispatcher_start(opts->db, s.bus, (int64_t)opts->max_connected_s * 1000,
+                                             errbuf, sizeof errbuf);
     if (!s.metrics.queue) {
         fprintf(stderr, "sureconnect: serve: cannot start the queue dispatcher: %s\n", errbuf);
         goto out_destroy;

@@ -247,6 +247,11 @@ int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out
  * since migration 7). Returns ERR_OK, ERR_NOT_FOUND or another negative err_code. */
 int store_call_find_external(store *st, const char *external_id, store_call *out);
 
+/* Lists up to `limit` (1..1000) calls that hold a claim (ringing or connected) and have not
+ * changed since before `updated_before_ms`, oldest change first, without their traces, for
+ * the recovery sweep. Ownership as for store_call_list. */
+int store_calls_stale(store *st, int64_t updated_before_ms, int limit, store_call **out, int *n);
+
 /* ---- the call queue (issue 4, SPEC 3.7) ------------------------------------------------ */
 
 /* Counts the calls waiting in `campaign`'s queue (every campaign's when NULL or ""). */

@@ -1716,6 +1716,27 @@ int store_call_list(store *st, const store_call_filter *f, store_call **out, int
     return rc;
 }
 
+int store_calls_stale(store *st, int64_t updated_before_ms, int limit, store_call **out, int *n)
+{
+    sqlite3_stmt *s;
+    if (!st || !out || !n || limit < 1 || limit > 1000)
+        return ERR_INVALID;
+    *out = NULL;
+    *n = 0;
+    /* holds_claim = 1 lets SQLite walk the small partial index of claim-holding calls. */
+    int rc = store_prep(st,
+                        "SELECT " STORE_CALL_COLS_BRIEF " FROM calls WHERE holds_claim = 1"
+                        " AND updated_ms < ?1 ORDER BY updated_ms LIMIT ?2",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, updated_before_ms);
+    sqlite3_bind_int(s, 2, limit);
+    rc = store_call_rows(st, s, limit, out, n, "stale calls");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int store_call_find_external(store *st, const char *external_id, store_call *out)
 {
     sqlite3_stmt *s;
