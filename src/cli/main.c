@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -36,6 +37,11 @@
 #define CLI_MAX_CONCURRENT 1000
 #define CLI_LISTEN_DEFAULT "127.0.0.1:8080"
 #define CLI_THREADS_DEFAULT 4
+/* The web pages' folder when neither --web-root nor $SURECONNECT_WEB_ROOT is given: the
+ * Makefile passes the absolute path of the source tree's web/ folder. */
+#ifndef SC_WEB_ROOT_DEFAULT
+#define SC_WEB_ROOT_DEFAULT "web"
+#endif
 #define CLI_THREADS_MAX 64
 #define CLI_ALERT_INTERVAL_MAX 86400 /* --alert-interval, seconds */
 
@@ -65,6 +71,7 @@ enum {
     OPT_TWILIO_API_BASE,
     OPT_TWILIO_API_KEY_SID,
     OPT_TWILIO_API_KEY_SECRET,
+    OPT_WEB_ROOT,
     OPT_TWILIO_TWIML_APP_SID
 };
 
@@ -272,7 +279,7 @@ static const char cli_usage_serve[] =
     "                         [--public-url URL] [--twilio-account-sid SID]\n"
     "                         [--twilio-auth-token TOKEN] [--twilio-api-base URL]\n"
     "                         [--twilio-api-key-sid SID] [--twilio-api-key-secret SECRET]\n"
-    "                         [--twilio-twiml-app-sid SID]\n"
+    "                         [--twilio-twiml-app-sid SID] [--web-root DIR]\n"
     "\n"
     "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
     "accepting, finishes the requests in flight, closes the database and exits 0.\n"
@@ -287,6 +294,9 @@ static const char cli_usage_serve[] =
     "  --alert-interval SECONDS\n"
     "                      at most one alert per campaign per interval, 1-86400 (default:\n"
     "                      $SURECONNECT_ALERT_INTERVAL, else 60)\n"
+    "  --web-root DIR      folder of the web pages served at / and /agent (default:\n"
+    "                      $SURECONNECT_WEB_ROOT, else the web/ folder of the source tree\n"
+    "                      the program was built from; docs/WEB.md)\n"
     "\n"
     "The Twilio-compatible voice adapter (docs/TWILIO.md) runs when --public-url,\n"
     "--twilio-account-sid and --twilio-auth-token are set; softphone tokens need\n"
@@ -1029,6 +1039,8 @@ static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
         if (!cli_webhook_ok(arg))
             return cli_usage_error(cx, "--discord-webhook must be an http:// or https:// URL");
         o->discord_webhook = arg;
+    } else if (opt == OPT_WEB_ROOT) {
+        o->web_root = arg;
     } else if (opt == OPT_ALERT_INTERVAL) {
         if (!cli_parse_long(arg, 1, CLI_ALERT_INTERVAL_MAX, &n))
             return cli_usage_error(cx,
@@ -1054,8 +1066,10 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
         {"twilio-api-key-sid", required_argument, NULL, OPT_TWILIO_API_KEY_SID},
         {"twilio-api-key-secret", required_argument, NULL, OPT_TWILIO_API_KEY_SECRET},
         {"twilio-twiml-app-sid", required_argument, NULL, OPT_TWILIO_TWIML_APP_SID},
+        {"web-root", required_argument, NULL, OPT_WEB_ROOT},
         {0, 0, 0, 0}};
     server_options o;
+    struct stat sb;
     memset(&o, 0, sizeof o);
     o.db = cx->db;
     o.listen = CLI_LISTEN_DEFAULT;
@@ -1088,11 +1102,20 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
                                    CLI_ALERT_INTERVAL_MAX);
         o.alert_interval_s = (int)n;
     }
+    env = getenv("SURECONNECT_WEB_ROOT");
+    if (env && env[0])
+        o.web_root = env;
     int rc = cli_getopt(cx, argc, argv, opts, cli_usage_serve, cli_serve_opt, &o);
     if (rc >= 0)
         return rc;
     if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
         return rc;
+    /* A folder asked for must exist; the built-in default may be gone (an installed
+     * program): the pages then answer 404. */
+    if (o.web_root && (stat(o.web_root, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return cli_usage_error(cx, "--web-root: \"%s\" is not a folder", o.web_root);
+    if (!o.web_root && stat(SC_WEB_ROOT_DEFAULT, &sb) == 0 && S_ISDIR(sb.st_mode))
+        o.web_root = SC_WEB_ROOT_DEFAULT;
     o.db = cx->db;
     return server_run(&o) == 0 ? CLI_OK : CLI_FAIL;
 }

@@ -45,6 +45,7 @@ typedef struct {
     const char *discord_webhook; /* the global Discord webhook URL; NULL or "" none */
     int alert_interval_s;        /* least seconds between two alerts of a campaign; 0: 60 */
     twilio_config twilio;        /* the telephony adapter (docs/TWILIO.md); empty: off */
+    const char *web_root;        /* folder of the web pages (docs/WEB.md); NULL or "": none */
 } server_options;
 
 /* Runs the daemon until SIGTERM or SIGINT: opens the store (applying migrations and
