@@ -7,6 +7,9 @@ TESTPKG := criterion
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 OPT     ?= -O2 -g
+# The daemon serves the web pages from this source tree's web/ folder unless told otherwise
+# (serve --web-root DIR or $$SURECONNECT_WEB_ROOT; docs/WEB.md).
+WEB_ROOT_DEFAULT := $(CURDIR)/web
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -29,7 +32,7 @@ CLI_SRC   := $(sort $(wildcard test/cli/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san build-clang bench clean areacodes format
+.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-browser build-clang bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -43,6 +46,10 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+# Only the program's entry point knows the default web root.
+$(BUILD)/obj/$(MAIN_SRC:.c=.o) $(BUILD)/san/$(MAIN_SRC:.c=.o) $(BUILD)/clang/obj/$(MAIN_SRC:.c=.o): \
+    CFLAGS += -DSC_WEB_ROOT_DEFAULT='"$(WEB_ROOT_DEFAULT)"'
 
 $(PROGRAM): $(LIB_OBJ) $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -101,6 +108,13 @@ test-e2e: $(PROGRAM) $(NODE_DEPS)
 test-e2e-san: $(BUILD)/san/sureconnect $(NODE_DEPS)
 	$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)
 
+# Browser tests: the web pages in Debian's headless Chromium (playwright-core), against the
+# plain daemon; screenshots go to build/screenshots/ (docs/WEB.md).
+BROWSER := node --test --test-concurrency=1 test/browser/
+
+test-browser: $(PROGRAM) $(NODE_DEPS)
+	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)
+
 # The program also builds warning-free with the other compiler.
 build-clang:
 	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/sureconnect
@@ -113,7 +127,8 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
-	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)"
+	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
+	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
 
 # bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
 bench: $(BENCHES) $(PROGRAM)

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages that the build and the tests need, when they are missing,
+# Installs the Debian packages that the build and the tests need when they are missing
+# (chromium: the browser tests of the web pages drive it headless through playwright-core),
 # then the npm packages of the end-to-end tests (package-lock.json, `npm ci`) when
 # node_modules is missing or older than the lock file. As root it runs apt-get; otherwise
 # it prints the command to run.
 set -eu
-PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev nodejs"
+PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev nodejs chromium"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

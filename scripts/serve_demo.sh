@@ -37,6 +37,9 @@ Route a call:
     -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
     -d '{"to": "+1 800 555 0100", "from": "+1 512 555 0142"}'
 
+Dashboard: http://$listen/ (sign in with the key above). Agent console:
+http://$listen/agent (sign in as maria with: $bin --db $db agent token maria).
+
 The API is described in docs/openapi.yaml. Stop the server with Ctrl-C.
 
 MSG

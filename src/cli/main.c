@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -36,6 +37,11 @@
 #define CLI_MAX_CONCURRENT 1000
 #define CLI_LISTEN_DEFAULT "127.0.0.1:8080"
 #define CLI_THREADS_DEFAULT 4
+/* The web pages' folder when neither --web-root nor $SURECONNECT_WEB_ROOT is given: the
+ * Makefile passes the absolute path of the source tree's web/ folder. */
+#ifndef SC_WEB_ROOT_DEFAULT
+#define SC_WEB_ROOT_DEFAULT "web"
+#endif
 #define CLI_THREADS_MAX 64
 #define CLI_MAX_CONNECTED_MAX 604800 /* a week */
 #define CLI_ALERT_INTERVAL_MAX 86400 /* --alert-interval, seconds */
@@ -67,7 +73,8 @@ enum {
     OPT_TWILIO_API_KEY_SID,
     OPT_TWILIO_API_KEY_SECRET,
     OPT_TWILIO_TWIML_APP_SID,
-    OPT_MAX_CONNECTED
+    OPT_MAX_CONNECTED,
+    OPT_WEB_ROOT
 };
 
 /* What every command needs: the database path and the command's name for messages. */
@@ -275,6 +282,7 @@ static const char cli_usage_serve[] =
     "                         [--twilio-auth-token TOKEN] [--twilio-api-base URL]\n"
     "                         [--twilio-api-key-sid SID] [--twilio-api-key-secret SECRET]\n"
     "                         [--twilio-twiml-app-sid SID] [--max-connected SECONDS]\n"
+    "                         [--web-root DIR]\n"
     "\n"
     "Runs the HTTP/JSON API (see docs/openapi.yaml) until SIGTERM or SIGINT, then stops\n"
     "accepting, finishes the requests in flight, closes the database and exits 0.\n"
@@ -289,6 +297,9 @@ static const char cli_usage_serve[] =
     "  --alert-interval SECONDS\n"
     "                      at most one alert per campaign per interval, 1-86400 (default:\n"
     "                      $SURECONNECT_ALERT_INTERVAL, else 60)\n"
+    "  --web-root DIR      folder of the web pages served at / and /agent (default:\n"
+    "                      $SURECONNECT_WEB_ROOT, else the web/ folder of the source tree\n"
+    "                      the program was built from; docs/WEB.md)\n"
     "\n"
     "  --max-connected SECONDS\n"
     "                      a connected call with no event for this long is ended by the\n"
@@ -1042,6 +1053,8 @@ static int cli_serve_opt(cli_ctx *cx, int opt, const char *arg, void *data)
                                    "--max-connected must be an integer from 1 to %d, not \"%s\"",
                                    CLI_MAX_CONNECTED_MAX, arg);
         o->max_connected_s = (int)n;
+    } else if (opt == OPT_WEB_ROOT) {
+        o->web_root = arg;
     } else if (opt == OPT_ALERT_INTERVAL) {
         if (!cli_parse_long(arg, 1, CLI_ALERT_INTERVAL_MAX, &n))
             return cli_usage_error(cx,
@@ -1068,8 +1081,10 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
         {"twilio-api-key-secret", required_argument, NULL, OPT_TWILIO_API_KEY_SECRET},
         {"twilio-twiml-app-sid", required_argument, NULL, OPT_TWILIO_TWIML_APP_SID},
         {"max-connected", required_argument, NULL, OPT_MAX_CONNECTED},
+        {"web-root", required_argument, NULL, OPT_WEB_ROOT},
         {0, 0, 0, 0}};
     server_options o;
+    struct stat sb;
     memset(&o, 0, sizeof o);
     o.db = cx->db;
     o.listen = CLI_LISTEN_DEFAULT;
@@ -1109,11 +1124,20 @@ static int cmd_serve(cli_ctx *cx, int argc, char **argv)
                                    CLI_ALERT_INTERVAL_MAX);
         o.alert_interval_s = (int)n;
     }
+    env = getenv("SURECONNECT_WEB_ROOT");
+    if (env && env[0])
+        o.web_root = env;
     int rc = cli_getopt(cx, argc, argv, opts, cli_usage_serve, cli_serve_opt, &o);
     if (rc >= 0)
         return rc;
     if ((rc = cli_positionals(cx, argc, argv, 0, "")) >= 0)
         return rc;
+    /* A folder asked for must exist; the built-in default may be gone (an installed
+     * program): the pages then answer 404. */
+    if (o.web_root && (stat(o.web_root, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return cli_usage_error(cx, "--web-root: \"%s\" is not a folder", o.web_root);
+    if (!o.web_root && stat(SC_WEB_ROOT_DEFAULT, &sb) == 0 && S_ISDIR(sb.st_mode))
+        o.web_root = SC_WEB_ROOT_DEFAULT;
     o.db = cx->db;
     return server_run(&o) == 0 ? CLI_OK : CLI_FAIL;
 }

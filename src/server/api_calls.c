@@ -474,8 +474,46 @@ static json_t *calls_callback_json(const store_callback *cb)
                      (json_int_t)cb->created_ms, "updated_ms", (json_int_t)cb->updated_ms);
 }
 
+/* For an agent token: marks in *serves (n_campaigns entries, malloc'd, caller frees) the
+ * campaigns with a rule that has the agent as a member; *cfg_out keeps the snapshot for the
+ * ids (config_free). Returns false when a reply was set. */
+static bool calls_agent_campaigns(http_req *rq, config **cfg_out, bool **serves)
+{
+    char errbuf[STORE_ERR_MAX] = "";
+    config *cfg = NULL;
+    int rc = store_config_load(rq->st, &cfg, errbuf, sizeof errbuf);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the configuration", NULL);
+        return false;
+    }
+    int me = config_find_agent(cfg, rq->who.agent);
+    *serves = calloc((size_t)cfg->n_campaigns + 1, sizeof **serves);
+    if (!*serves) {
+        config_free(cfg);
+        http_error(rq, 500, "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    for (int i = 0; me >= 0 && i < cfg->n_rules; i++)
+        for (int m = 0; m < cfg->rules[i].n_members; m++)
+            if (cfg->rules[i].members[m].agent == me)
+                (*serves)[cfg->rules[i].campaign] = true;
+    *cfg_out = cfg;
+    return true;
+}
+
+/* True when the callback's campaign is one the agent serves (see calls_agent_campaigns). */
+static bool calls_agent_serves(const config *cfg, const bool *serves, const char *campaign)
+{
+    for (int i = 0; i < cfg->n_campaigns; i++)
+        if (serves[i] && strcmp(cfg->campaigns[i].id, campaign) == 0)
+            return true;
+    return false;
+}
+
 void api_calls_callbacks_list(http_req *rq)
 {
+    config *cfg = NULL;
+    bool *serves = NULL;
     store_callback_filter f;
     store_callback *rows = NULL;
     long long limit, cursor, since;
@@ -500,15 +538,21 @@ void api_calls_callbacks_list(http_req *rq)
     f.before_id = cursor;
     f.since_ms = since;
     f.limit = (int)limit + 1;
+    /* An agent token sees the callbacks of the campaigns it takes calls for (a page may
+     * then hold fewer than limit rows; next_cursor still pages on). */
+    if (rq->who.kind == STORE_PRINCIPAL_AGENT && !calls_agent_campaigns(rq, &cfg, &serves))
+        return;
     int rc = store_callback_list(rq->st, &f, &rows, &n);
     if (rc < 0) {
         http_store_error(rq, rc, "the callbacks", NULL);
-        return;
+        goto out_free;
     }
     json_t *arr = json_array();
     int shown = n > limit ? (int)limit : n;
     for (int i = 0; arr && i < shown; i++)
-        if (json_array_append_new(arr, calls_callback_json(&rows[i])) != 0) {
+        if (serves && !calls_agent_serves(cfg, serves, rows[i].campaign))
+            continue;
+        else if (json_array_append_new(arr, calls_callback_json(&rows[i])) != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -516,7 +560,10 @@ void api_calls_callbacks_list(http_req *rq)
                arr ? json_pack("{s:o, s:o}", "callbacks", arr, "next_cursor",
                                n > limit ? json_sprintf("%lld", rows[shown - 1].id) : json_null())
                    : NULL);
+out_free:
     free(rows);
+    free(serves);
+    config_free(cfg);
 }
 
 void api_calls_callback_complete(http_req *rq)
@@ -536,6 +583,11 @@ void api_calls_callback_complete(http_req *rq)
     if (!http_field_str(rq, body, "agent", true, false, &agent) ||
         !http_field_str(rq, body, "note", false, true, &note))
         goto out_free;
+    if (rq->who.kind == STORE_PRINCIPAL_AGENT && strcmp(agent, rq->who.agent) != 0) {
+        http_error(rq, 403, "forbidden", "agent",
+                   "an agent token may complete callbacks only as its own agent");
+        goto out_free;
+    }
     if (note && strlen(note) > 2000) {
         http_error(rq, 422, "invalid_input", "note", "must be at most 2000 bytes");
         goto out_free;

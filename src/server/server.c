@@ -26,6 +26,7 @@
 #include "route_writer.h"
 #include "server_alerts.h"
 #include "sse.h"
+#include "static_files.h"
 #include "twilio_handoff.h"
 
 #define SERVER_DRAIN_MS 10000    /* how long a stop waits for requests in flight */
@@ -56,7 +57,10 @@ void server_metrics_route(server_metrics *m, int action, int lost_claims, long l
 typedef enum {
     SERVER_PUBLIC, /* no credentials */
     SERVER_ADMIN,  /* an admin API key */
-    SERVER_SELF    /* an admin key, or the token of the agent named by the first {id} */
+    SERVER_SELF,   /* an admin key, or the token of the agent named by the first {id} */
+    SERVER_CALL,   /* an admin key, or the token of the agent the call {id} is offered to */
+    SERVER_OWN     /* an admin key, or an agent token for its own view (?agent=its id on
+                    * /v1/calls; the handler of a callback's completion checks the agent) */
 } server_auth;
 
 typedef struct {
@@ -88,14 +92,14 @@ static const server_route server_routes[] = {
     {"GET", "/v1/config", SERVER_ADMIN, api_config_get},
     {"PUT", "/v1/config", SERVER_ADMIN, api_config_put},
     {"POST", "/v1/calls", SERVER_ADMIN, api_calls_create},
-    {"GET", "/v1/calls", SERVER_ADMIN, api_calls_list},
+    {"GET", "/v1/calls", SERVER_OWN, api_calls_list},
     {"GET", "/v1/calls/{}", SERVER_ADMIN, api_calls_get},
-    {"POST", "/v1/calls/{}/answered", SERVER_ADMIN, api_calls_answered},
-    {"POST", "/v1/calls/{}/no-answer", SERVER_ADMIN, api_calls_no_answer},
-    {"POST", "/v1/calls/{}/ended", SERVER_ADMIN, api_calls_ended},
+    {"POST", "/v1/calls/{}/answered", SERVER_CALL, api_calls_answered},
+    {"POST", "/v1/calls/{}/no-answer", SERVER_CALL, api_calls_no_answer},
+    {"POST", "/v1/calls/{}/ended", SERVER_CALL, api_calls_ended},
     {"GET", "/v1/queues", SERVER_ADMIN, api_queues_list},
     {"GET", "/v1/queues/{}", SERVER_ADMIN, api_queues_get},
-    {"GET", "/v1/callbacks", SERVER_ADMIN, api_calls_callbacks_list},
+    {"GET", "/v1/callbacks", SERVER_OWN, api_calls_callbacks_list},
     {"POST", "/twilio/voice", SERVER_PUBLIC, api_twilio_voice},
     {"POST", "/twilio/status", SERVER_PUBLIC, api_twilio_status},
     {"POST", "/twilio/dial/{}/{}", SERVER_PUBLIC, api_twilio_dial},
@@ -103,7 +107,7 @@ static const server_route server_routes[] = {
     {"POST", "/twilio/wait/{}", SERVER_PUBLIC, api_twilio_wait},
     {"POST", "/twilio/queue/{}", SERVER_PUBLIC, api_twilio_queue},
     {"POST", "/twilio/connect/{}", SERVER_PUBLIC, api_twilio_connect},
-    {"POST", "/v1/callbacks/{}/complete", SERVER_ADMIN, api_calls_callback_complete},
+    {"POST", "/v1/callbacks/{}/complete", SERVER_OWN, api_calls_callback_complete},
 };
 
 #define SERVER_N_ROUTES ((int)(sizeof server_routes / sizeof server_routes[0]))
@@ -129,6 +133,7 @@ typedef struct {
     call_watch *watch; /* long polls waiting for a call to change */
     const twilio_config *twilio;
     twilio_handoff *handoff; /* Twilio hand-offs from the queue; NULL when Twilio is off */
+    const char *web_root;    /* the web pages' folder; NULL: pages answer 404 */
 } server_state;
 
 /* One request's state between the calls of the access handler. */
@@ -247,6 +252,28 @@ static bool server_match(const char *pattern, char **seg, int n, const char **pa
     return true;
 }
 
+/* An agent token on a call's route: allowed when the call is offered to (or held by) that
+ * agent; 404 for an unknown call, as for an admin. Sets the reply when refused. */
+static bool server_authorize_call(http_req *rq)
+{
+    store_call call;
+    int rc = store_call_get(rq->st, rq->params[0], &call);
+    if (rc == ERR_NOT_FOUND) {
+        http_error(rq, 404, "not_found", "id", "call \"%.32s\" does not exist", rq->params[0]);
+        return false;
+    }
+    if (rc < 0) {
+        http_store_error(rq, rc, "the call", "id");
+        return false;
+    }
+    bool mine = strcmp(call.agent, rq->who.agent) == 0;
+    store_call_clear(&call);
+    if (!mine)
+        http_error(rq, 403, "forbidden", NULL,
+                   "an agent token may act only on calls offered to its own agent");
+    return mine;
+}
+
 /* Checks the bearer credentials for `auth`. Returns true when allowed; otherwise the reply
  * (401 or 403) is set. */
 static bool server_authorize(http_req *rq, struct MHD_Connection *c, server_auth auth)
@@ -279,6 +306,16 @@ static bool server_authorize(http_req *rq, struct MHD_Connection *c, server_auth
         return true;
     if (auth == SERVER_SELF && rq->params[0] && strcmp(rq->params[0], rq->who.agent) == 0)
         return true;
+    if (auth == SERVER_CALL && rq->params[0])
+        return server_authorize_call(rq);
+    if (auth == SERVER_OWN) {
+        const char *agent = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "agent");
+        if (strcmp(rq->path, "/v1/calls") != 0 || (agent && strcmp(agent, rq->who.agent) == 0))
+            return true;
+        http_error(rq, 403, "forbidden", "agent",
+                   "an agent token may list only its own calls (agent=%s)", rq->who.agent);
+        return false;
+    }
     http_error(rq, 403, "forbidden", NULL,
                auth == SERVER_SELF ? "an agent token may act only on its own agent"
                                    : "this route needs an admin API key");
@@ -295,8 +332,21 @@ static const char *server_header(void *conn, const char *key)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, key);
 }
 
-/* Finds the route and runs it, or sets 404/405/401/403/413. */
-static void server_dispatch(server_state *s, struct MHD_Connection *c, server_conn *sc,
+/* True for paths of the API's namespaces, which never name a web page. */
+static bool server_api_path(const char *path)
+{
+    static const char *const prefixes[] = {"/v1", "/twilio", "/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+/* Finds the route and runs it, or sets 404/405/401/403/413. Returns true, with no reply
+ * set, when no route matches and the path is outside the API: a web page request. */
+static bool server_dispatch(server_state *s, struct MHD_Connection *c, server_conn *sc,
                             http_req *rq, char *path_buf, char *allow, size_t allow_cap)
 {
     char *seg[SERVER_MAX_SEGMENTS];
@@ -318,35 +368,38 @@ static void server_dispatch(server_state *s, struct MHD_Connection *c, server_co
         }
     }
     if (!route) {
+        if (!path_known && !server_api_path(rq->path))
+            return true;
         if (path_known)
             http_error(rq, 405, "method_not_allowed", NULL, "%s is not allowed here", rq->method);
         else
             http_error(rq, 404, "not_found", NULL, "no such endpoint");
-        return;
+        return false;
     }
     allow[0] = '\0';
     for (int i = 0; i < HTTP_MAX_PARAMS; i++) {
         if (rq->params[i] && (strlen(rq->params[i]) >= CONFIG_ID_MAX ||
                               !http_printable(rq->params[i], CONFIG_ID_MAX))) {
             http_error(rq, 404, "not_found", "id", "no such id");
-            return;
+            return false;
         }
     }
     server_worker *w = server_worker_get(s);
     if (!w) {
         http_error(rq, 503, "storage_error", NULL, "the database cannot be opened");
-        return;
+        return false;
     }
     rq->st = w->st;
     rq->rng = &w->rng;
     if (!server_authorize(rq, c, route->auth))
-        return;
+        return false;
     if (sc->too_large) {
         http_error(rq, 413, "payload_too_large", NULL, "the body is larger than %u bytes",
                    HTTP_BODY_MAX);
-        return;
+        return false;
     }
     route->handler(rq);
+    return false;
 }
 
 /* Answers an accepted stream request with the event stream; 503 JSON when it cannot. */
@@ -397,6 +450,62 @@ static enum MHD_Result server_respond(struct MHD_Connection *c, http_req *rq, co
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result r = MHD_queue_response(c, (unsigned int)rq->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Answers a web page request (GET or HEAD) from the web root: the file with its content
+ * type, Cache-Control: no-cache and an ETag (304 when the client's copy is current), a plain
+ * 404 otherwise, 405 for other methods. Sets rq->status for the log. */
+static enum MHD_Result server_respond_page(server_state *s, struct MHD_Connection *c, http_req *rq)
+{
+    static const char not_found[] = "not found\n";
+    static_reply page;
+    struct MHD_Response *resp;
+    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+        page.status = 405;
+        page.body = NULL;
+    } else if (static_files_get(
+                   s->web_root, rq->path,
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+                   &page) != 0) {
+        rq->status = 500;
+        return MHD_NO;
+    }
+    rq->status = page.status;
+    if (page.status == 200) {
+        resp = MHD_create_response_from_buffer(page.len, page.body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            static_reply_clear(&page);
+            return MHD_NO;
+        }
+        page.body = NULL; /* the response owns it now */
+    } else if (page.status == 304) {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(sizeof not_found - 1, (void *)not_found,
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    if (page.status == 200 || page.status == 304) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, page.type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, page.etag);
+        /* Revalidate every time: edits to the files show at the next load, and an unchanged
+         * file costs a 304. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    } else {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (page.status == 405)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    }
+    enum MHD_Result r = MHD_queue_response(c, (unsigned int)page.status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -598,14 +707,18 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.wait = sc->wait;
     unsigned long long watch_seq = call_watch_seq(s->watch);
     snprintf(path_buf, sizeof path_buf, "%s", url);
-    server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
+    bool page = server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
+    enum MHD_Result r = MHD_NO;
+    if (page) {
+        r = server_respond_page(s, c, &rq);
+        goto out_log;
+    }
     if (rq.wait.until_ms > 0 && (rq.reply || rq.text) && server_wait(s, c, sc, &rq, watch_seq)) {
         /* Suspended: this pass's reply is dropped, the next pass builds a new one. */
         json_decref(rq.reply);
         free(rq.text);
         return MHD_YES;
     }
-    enum MHD_Result r = MHD_NO;
     if (rq.stream && !rq.reply && !rq.text) {
         r = server_respond_stream(s, c, sc, &rq);
         if (r == MHD_NO && !sc->stream)
@@ -616,6 +729,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
             http_error(&rq, 500, "internal_error", NULL, "the handler gave no reply");
         r = server_respond(c, &rq, allow[0] ? allow : NULL);
     }
+out_log:
     atomic_fetch_add(&s->metrics.requests, 1);
     http_log("request", "method", method, "path", url, "status",
              http_fmt_ll(stbuf, sizeof stbuf, rq.status), "error",
@@ -701,6 +815,7 @@ int server_run(const server_options *opts)
     memset(&s, 0, sizeof s);
     s.db = opts->db;
     s.twilio = &opts->twilio;
+    s.web_root = opts->web_root && opts->web_root[0] ? opts->web_root : NULL;
     if (opts->threads < 1 || opts->threads > 64) {
         fprintf(stderr, "sureconnect: serve: --threads must be between 1 and 64\n");
         return 1;
@@ -792,7 +907,7 @@ int server_run(const server_options *opts)
     snprintf(addr, sizeof addr, "%s:%u", host, info ? (unsigned)info->port : 0u);
     http_log("listening", "addr", addr, "db", opts->db, "threads",
              http_fmt_ll(nbuf, sizeof nbuf, opts->threads), "reconciled",
-             http_fmt_ll(errbuf, sizeof errbuf, fixed), NULL);
+             http_fmt_ll(errbuf, sizeof errbuf, fixed), "web_root", s.web_root, NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
     http_log("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);

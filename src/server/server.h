@@ -47,6 +47,7 @@ typedef struct {
     int alert_interval_s;        /* least seconds between two alerts of a campaign; 0: 60 */
     twilio_config twilio;        /* the telephony adapter (docs/TWILIO.md); empty: off */
     int max_connected_s;         /* a connected call silent this long is ended; 0: 4 hours */
+    const char *web_root;        /* folder of the web pages (docs/WEB.md); NULL or "": none */
 } server_options;
 
 /* Runs the daemon until SIGTERM or SIGINT: opens the store (applying migrations and

@@ -42,7 +42,7 @@ test('a revoked key stops working at once; another key keeps working', async (t)
   assert.throws(() => cli(srv.db, 'key', 'revoke', 'ops')); // no live key of that name
 });
 
-test('an agent token acts only on its own agent, and only on presence and status', async (t) => {
+test('an agent token acts only on its own agent, its presence and status (its calls: agent_access)', async (t) => {
   const srv = await startWithFixture(t);
   const tok = srv.token('a1');
   assert.match(tok, /^sca_[0-9a-f]{64}$/);
@@ -74,7 +74,7 @@ test('an agent token acts only on its own agent, and only on presence and status
     ['PUT', '/v1/config', { agents: [], campaigns: [] }],
     ['POST', '/v1/calls', { to: '+18005550101', from: '+15125550123' }],
     ['GET', '/v1/calls'],
-    ['GET', '/v1/callbacks'],
+    ['GET', '/v1/calls?agent=a2'],
     ['PATCH', '/v1/agents/a1', { max_concurrent: 5 }],
     ['PATCH', '/v1/agents/a1', { status: 'deactivated' }],
   ];
