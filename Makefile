@@ -1,5 +1,5 @@
 # SureConnect build. GNU make; libraries found through pkg-config.
-# Targets: deps all run demo test bench clean areacodes format
+# Targets: deps all run demo test bench clean areacodes format vendor
 
 CC      ?= cc
 PKGS    := jansson sqlite3 libcrypto libmicrohttpd libcurl
@@ -33,7 +33,8 @@ CLI_SRC   := $(sort $(wildcard test/cli/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-e2e-tsan test-browser build-clang bench clean areacodes format
+.PHONY: all deps vendor run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-e2e-tsan \
+        test-browser build-clang bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -122,6 +123,11 @@ NODE_DEPS := node_modules/.package-lock.json
 # The e2e tests' npm packages, exactly as locked (make deps does the same on a new machine).
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
+
+# The npm packages the web pages use, copied from the locked versions into web/vendor/
+# (committed, so the pages need no build step; docs/WEB.md).
+vendor: $(NODE_DEPS)
+	sh scripts/vendor_web.sh
 
 test-e2e: $(PROGRAM) $(NODE_DEPS)
 	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)

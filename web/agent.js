@@ -3,6 +3,12 @@
 // built-in softphone's registration: closing the tab unregisters the agent at once), pause
 // and resume, the incoming call with Accept (answered), Decline (no-answer) and Hang up
 // (ended), the agent's calls today and the open callbacks of its campaigns.
+//
+// The softphone mode comes from GET /v1/agents/{id}/softphone-token: 200 is Twilio mode (the
+// vendored Twilio Voice JavaScript SDK registers a Twilio.Device with that token; the SDK's
+// events drive registration, the incoming call, answer and hang-up, and Twilio's callbacks
+// report the outcome to the daemon, so the page posts no answered/no-answer itself); 503
+// not_configured (or any other failure) is the built-in mode above (docs/WEB.md).
 import { client, el, fill, duration, clock, midnight, ApiError } from './api.js';
 
 const KEY = 'sureconnect.agent';
@@ -12,6 +18,12 @@ let me = null;        // agent id
 let stream = null;
 let offer = null;     // the call offered now: the call.offered data, plus status
 let refreshTimer = 0;
+let session = 0;      // bumped at each sign-in and sign-out: late answers of an old one are dropped
+let device = null;    // Twilio mode: the Twilio.Device
+let phoneCall = null; // Twilio mode: the SDK's incoming call (a Twilio.Call)
+
+const SDK = '/vendor/twilio.min.js'; // @twilio/voice-sdk, vendored by scripts/vendor_web.sh
+const tokenPath = () => `/v1/agents/${encodeURIComponent(me)}/softphone-token`;
 
 function signedIn() {
   try { return JSON.parse(sessionStorage.getItem(KEY)); } catch { return null; }
@@ -20,6 +32,7 @@ function signedIn() {
 function showSignin(message = '') {
   if (stream) stream.close();
   stream = null;
+  stopPhone();
   $('app').hidden = true;
   $('who').hidden = true;
   $('signin').hidden = false;
@@ -27,6 +40,8 @@ function showSignin(message = '') {
 }
 
 async function start({ agent, token }) {
+  const mine = ++session;
+  stopPhone();
   api = client(token);
   me = agent;
   let a;
@@ -54,6 +69,124 @@ async function start({ agent, token }) {
     },
   });
   refresh();
+  softphone(mine);
+}
+
+// ---- Softphone: Twilio mode or built-in ----
+
+function showPhone(state, detail = '') {
+  const cls = { registered: 'ok', registering: 'warn', unregistered: 'bad', error: 'bad' }[state] || 'warn';
+  $('phone').hidden = false;
+  $('phone').textContent = state;
+  $('phone').className = `pill ${cls}`;
+  $('phone-detail').textContent = detail;
+}
+
+function stopPhone() {
+  if (device) {
+    try { device.destroy(); } catch { /* already gone */ }
+  }
+  device = null;
+  phoneCall = null;
+  $('phone').hidden = true;
+  $('phone-detail').textContent = '';
+  $('softphone-mode').textContent = '…';
+  delete $('softphone').dataset.mode;
+}
+
+function builtIn(detail = '') {
+  $('softphone').dataset.mode = 'built-in';
+  $('softphone-mode').textContent = 'built-in (this page). Calls reach you while this page is open.';
+  $('phone-detail').textContent = detail;
+}
+
+// The vendored SDK is a classic script that sets window.Twilio (keeping a Twilio.Device
+// already there); loaded once, on demand, from this origin (the CSP allows nothing else).
+let sdkLoading = null;
+function loadSdk() {
+  if (!sdkLoading) {
+    sdkLoading = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = SDK;
+      s.onload = () => (window.Twilio && window.Twilio.Device ? resolve() : reject(new Error('the Twilio SDK did not load')));
+      s.onerror = () => reject(new Error(`could not load ${SDK}`));
+      document.head.append(s);
+    });
+    sdkLoading.catch(() => { sdkLoading = null; });
+  }
+  return sdkLoading;
+}
+
+async function softphone(mine) {
+  let tok;
+  try {
+    tok = await api.get(tokenPath());
+  } catch (e) {
+    if (mine !== session) return;
+    // 503 not_configured: the daemon has no Twilio settings, so this page is the softphone.
+    builtIn(e.status === 503 ? '' : `(no Twilio token: ${e.message})`);
+    return;
+  }
+  if (mine !== session) return;
+  $('softphone').dataset.mode = 'twilio';
+  $('softphone-mode').textContent = `Twilio (${tok.identity}).`;
+  showPhone('registering');
+  try {
+    await loadSdk();
+  } catch (e) {
+    if (mine === session) showPhone('error', e.message);
+    return;
+  }
+  if (mine !== session) return;
+  const d = new window.Twilio.Device(tok.token, { closeProtection: true });
+  device = d;
+  const live = () => device === d;
+  d.on('registered', () => { if (live()) showPhone('registered'); });
+  d.on('unregistered', () => { if (live()) showPhone('unregistered'); });
+  d.on('error', (err) => { if (live()) showPhone('error', (err && (err.message || err.code)) || String(err)); });
+  d.on('tokenWillExpire', async () => {
+    try {
+      const t = await api.get(tokenPath());
+      if (live()) d.updateToken(t.token);
+    } catch (e) {
+      if (live()) showPhone('error', `token renewal: ${e.message}`);
+    }
+  });
+  d.on('incoming', (call) => { if (live()) incoming(call); });
+  try {
+    await d.register();
+  } catch (e) {
+    if (live()) showPhone('error', e.message || String(e));
+  }
+}
+
+// Twilio rings the agent's client: the same pop-up as the call.offered event (whichever
+// comes first shows it; the event's details fill it in).
+function incoming(call) {
+  phoneCall = call;
+  const from = (call.parameters && call.parameters.From) || 'unknown';
+  if (!offer || (offer.status !== 'ringing' && offer.status !== 'connected')) {
+    offer = { call_id: '', caller: from, status: 'ringing', time_ms: Date.now() };
+  }
+  const done = () => {
+    if (phoneCall !== call) return;
+    phoneCall = null;
+    offer = null;
+    showOffer();
+    scheduleRefresh();
+  };
+  call.on('accept', () => {
+    if (phoneCall !== call || !offer) return;
+    offer.status = 'connected';
+    showOffer();
+  });
+  call.on('disconnect', done);
+  call.on('cancel', done);
+  call.on('reject', done);
+  call.on('error', (err) => {
+    if (phoneCall === call) $('offer-error').textContent = (err && err.message) || String(err);
+  });
+  showOffer();
 }
 
 function showAgent(a) {
@@ -74,13 +207,13 @@ function showAgent(a) {
 
 function onEvent(name, data) {
   if (name === 'call.offered') {
-    offer = { ...data, status: 'ringing' };
+    offer = { ...data, status: offer && phoneCall ? offer.status : 'ringing' };
     showOffer();
   } else if (name === 'call.updated' && offer && data.call_id === offer.call_id) {
     offer.status = data.status;
-    if (data.status === 'completed' || data.status === 'failed_over') offer = null;
+    if (data.status === 'completed' || data.status === 'failed_over') { offer = null; phoneCall = null; }
     showOffer();
-  } else if (name === 'lag') {
+  } else if (name === 'lag' && !phoneCall) {
     offer = null;
     showOffer();
   }
@@ -101,6 +234,11 @@ function showOffer() {
   const ringing = offer.status === 'ringing';
   $('accept').hidden = !ringing;
   $('decline').hidden = !ringing;
+  // Twilio mode: Accept and Decline act on the SDK's call, so they wait for it to ring.
+  const waiting = !!device && !phoneCall;
+  $('accept').disabled = ringing && waiting;
+  $('decline').disabled = ringing && waiting;
+  if (ringing && waiting) $('offer-error').textContent = 'Waiting for your Twilio softphone to ring…';
   $('hangup').hidden = offer.status !== 'connected';
   tick();
 }
@@ -191,6 +329,7 @@ $('signin').addEventListener('submit', (ev) => {
 });
 $('signout').addEventListener('click', () => {
   sessionStorage.removeItem(KEY);
+  session++;
   api = null;
   offer = null;
   showOffer();
@@ -198,9 +337,15 @@ $('signout').addEventListener('click', () => {
 });
 $('pause').addEventListener('click', () => setStatus('paused'));
 $('resume').addEventListener('click', () => setStatus('active'));
-$('accept').addEventListener('click', () => act('answered'));
-$('decline').addEventListener('click', () => act('no-answer'));
-$('hangup').addEventListener('click', () => act('ended'));
+// Twilio mode: the SDK answers, rejects and hangs up; Twilio's callbacks tell the daemon
+// (answered, the Dial action's no-answer/busy, completed), so the page posts nothing.
+// A connected call with no SDK call (a reload during the call) is ended through the API.
+$('accept').addEventListener('click', () => (phoneCall ? phoneCall.accept() : device ? null : act('answered')));
+$('decline').addEventListener('click', () => {
+  if (phoneCall) phoneCall.reject();
+  else if (!device) act('no-answer');
+});
+$('hangup').addEventListener('click', () => (phoneCall ? phoneCall.disconnect() : act('ended')));
 setInterval(tick, 1000);
 
 const saved = signedIn();

@@ -494,8 +494,12 @@ static enum MHD_Result server_respond_page(server_state *s, struct MHD_Connectio
         /* Revalidate every time: edits to the files show at the next load, and an unchanged
          * file costs a 304. */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        /* The agent console's Twilio mode: the vendored Voice SDK talks to Twilio's
+         * signalling and event servers and fetches its ring tones (docs/WEB.md). */
         MHD_add_response_header(resp, "Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
+                                "media-src 'self' https://*.twilio.com; "
                                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");

@@ -217,3 +217,152 @@ test('the dashboard edits rules and agents and shows the API errors by the field
   await dash.screenshot({ path: `${SHOTS}/dashboard-1280x800.png`, fullPage: true });
   assert.deepEqual(dash.errors, []);
 });
+
+// Twilio mode (docs/WEB.md). Twilio is unreachable here, so before the page loads a fake
+// Twilio.Device stands in for the SDK's (the vendored script still loads and keeps it, as
+// it keeps any Twilio.Device already defined). The fake records what the page does with it
+// and lets the test fire the SDK's events.
+const FAKE_DEVICE = () => {
+  const log = { tokens: [], registers: 0, updated: [], destroyed: 0, calls: [] };
+  class Emitter {
+    constructor() { this.handlers = {}; }
+    on(name, fn) { (this.handlers[name] ||= []).push(fn); return this; }
+    emit(name, ...args) { for (const fn of this.handlers[name] || []) fn(...args); }
+  }
+  class FakeCall extends Emitter {
+    constructor(params) { super(); this.parameters = params; this.did = []; }
+    accept() { this.did.push('accept'); this.emit('accept', this); }
+    reject() { this.did.push('reject'); this.emit('reject'); }
+    disconnect() { this.did.push('disconnect'); this.emit('disconnect', this); }
+  }
+  class FakeDevice extends Emitter {
+    constructor(token) { super(); log.tokens.push(token); window.__device = this; }
+    async register() { log.registers++; setTimeout(() => this.emit('registered'), 10); }
+    updateToken(token) { log.updated.push(token); }
+    destroy() { log.destroyed++; }
+  }
+  window.__twilio = {
+    log,
+    ring(params) { const c = new FakeCall(params); log.calls.push(c); window.__device.emit('incoming', c); return log.calls.length - 1; },
+    did: (i) => log.calls[i].did,
+  };
+  window.Twilio = { Device: FakeDevice };
+};
+
+const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
+const TWILIO_ARGS = ['--twilio-account-sid', ACCOUNT, '--twilio-api-key-sid', 'SK' + 'fedcba9876543210'.repeat(2),
+  '--twilio-api-key-secret', 'not-a-real-secret'];
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+
+async function until(fn, what) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > WAIT) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('Twilio mode: the console registers a Twilio.Device and answers with the SDK', async (t) => {
+  const srv = await startWithFixture(t, { agents: [], args: TWILIO_ARGS });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  t.after(() => ctx.close());
+  await ctx.addInitScript(FAKE_DEVICE);
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const vendored = [];
+  page.on('response', (r) => { if (r.url().endsWith('/vendor/twilio.min.js')) vendored.push(r.status()); });
+  const tokenGets = [];
+  page.on('response', (r) => { if (r.url().endsWith('/softphone-token')) tokenGets.push(r.status()); });
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+  await page.goto(srv.url + '/agent');
+  await page.fill('#signin-agent', 'a1');
+  await page.fill('#signin-token', srv.token('a1'));
+  await page.click('#signin button[type=submit]');
+  await waitText(page.locator('#conn'), /connected/, "a1's console stream");
+
+  // The page fetched a token, loaded the vendored SDK and registered the device with the token.
+  await waitText(page.locator('#phone'), /^registered$/, 'the device registered');
+  assert.equal(await page.locator('#softphone').getAttribute('data-mode'), 'twilio');
+  assert.deepEqual(tokenGets, [200]);
+  assert.ok(vendored.length === 1 && (vendored[0] === 200 || vendored[0] === 304), `vendored SDK: ${vendored}`);
+  const log = await page.evaluate(() => ({ ...window.__twilio.log, calls: undefined }));
+  assert.equal(log.tokens.length, 1);
+  assert.equal(log.registers, 1);
+  const c = claims(log.tokens[0]);
+  assert.equal(c.grants.identity, 'a1');
+  assert.equal(c.grants.voice.incoming.allow, true);
+  assert.equal(c.sub, ACCOUNT);
+
+  // tokenWillExpire: a new token from the daemon goes to device.updateToken.
+  await page.evaluate(() => window.__device.emit('tokenWillExpire'));
+  const updated = await until(() => page.evaluate(() => window.__twilio.log.updated[0]), 'updateToken');
+  assert.equal(claims(updated).grants.identity, 'a1');
+
+  // Registration events show in the status area.
+  await page.evaluate(() => window.__device.emit('error', { message: 'fake signalling error', code: 31005 }));
+  await waitText(page.locator('#phone-detail'), /fake signalling error/, 'the device error');
+  await page.evaluate(() => window.__device.emit('registered'));
+  await waitText(page.locator('#phone'), /^registered$/, 'registered again');
+
+  // A routed call: the call.offered event pops up, Accept waits for the SDK's call; the
+  // SDK's incoming call enables it and Accept calls call.accept() (no POST by the page).
+  const call = await route(srv);
+  assert.equal(call.agent.id, 'a1');
+  await page.locator('#offer').waitFor({ state: 'visible', timeout: WAIT });
+  assert.equal(await page.textContent('#offer-caller'), TX);
+  assert.equal(await page.locator('#accept').isDisabled(), true);
+  const first = await page.evaluate((from) => window.__twilio.ring({ From: from, CallSid: 'CA' + '1'.repeat(32) }), TX);
+  await until(async () => !(await page.locator('#accept').isDisabled()), 'Accept enabled by the incoming call');
+  assert.equal(await page.textContent('#offer-caller'), TX);
+  assert.equal(await page.locator('#offer').getAttribute('data-call-id'), call.call_id);
+  await page.click('#accept');
+  assert.deepEqual(await page.evaluate((i) => window.__twilio.did(i), first), ['accept']);
+  await waitText(page.locator('#offer-status'), /^connected$/, 'connected on the console');
+  await page.locator('#hangup').waitFor({ state: 'visible', timeout: WAIT });
+  const r = await srv.request('GET', `/v1/calls/${call.call_id}`);
+  assert.equal(r.json.status, 'ringing', 'the page did not report the answer: Twilio does');
+  // Hang up is call.disconnect(); the disconnect clears the pop-up.
+  await page.click('#hangup');
+  assert.deepEqual(await page.evaluate((i) => window.__twilio.did(i), first), ['accept', 'disconnect']);
+  await page.locator('#offer').waitFor({ state: 'hidden', timeout: WAIT });
+  const end = await srv.request('POST', `/v1/calls/${call.call_id}/ended`);
+  assert.equal(end.status, 200, end.text);
+
+  // An incoming call before (or without) any call.offered shows the caller from the SDK;
+  // Decline is call.reject().
+  const other = '+13055550177';
+  const second = await page.evaluate((from) => window.__twilio.ring({ From: from, CallSid: 'CA' + '2'.repeat(32) }), other);
+  await page.locator('#offer').waitFor({ state: 'visible', timeout: WAIT });
+  await waitText(page.locator('#offer-caller'), /^\+13055550177$/, 'the caller from call.parameters.From');
+  await page.click('#decline');
+  assert.deepEqual(await page.evaluate((i) => window.__twilio.did(i), second), ['reject']);
+  await page.locator('#offer').waitFor({ state: 'hidden', timeout: WAIT });
+
+  // A call cancelled by the caller clears the pop-up too.
+  const third = await page.evaluate(() => window.__twilio.ring({ From: '+15125550124' }));
+  await page.locator('#offer').waitFor({ state: 'visible', timeout: WAIT });
+  await page.evaluate((i) => window.__twilio.log.calls[i].emit('cancel'), third);
+  await page.locator('#offer').waitFor({ state: 'hidden', timeout: WAIT });
+  await page.screenshot({ path: `${SHOTS}/console-twilio-1280x800.png`, fullPage: true });
+
+  assert.deepEqual(posts.filter((u) => /\/(answered|no-answer|ended)$/.test(u)), [], 'no call outcome posted by the page');
+  // Signing out destroys the device.
+  await page.click('#signout');
+  assert.equal(await page.evaluate(() => window.__twilio.log.destroyed), 1);
+  assert.deepEqual(errors, []);
+});
+
+test('built-in mode when the daemon has no Twilio settings (503 not_configured)', async (t) => {
+  const srv = await startWithFixture(t, { agents: [] });
+  const page = await console_(srv, 'a1');
+  await until(async () => (await page.locator('#softphone').getAttribute('data-mode')) === 'built-in', 'built-in mode');
+  assert.match(await page.textContent('#softphone'), /built-in/);
+  assert.equal(await page.locator('#phone').isHidden(), true);
+  assert.equal(await page.evaluate(() => typeof window.Twilio), 'undefined', 'the SDK is not loaded');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

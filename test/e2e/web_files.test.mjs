@@ -53,6 +53,7 @@ test('pages and modules are served with their types, ETag and revalidation', asy
     assert.equal(r.headers.get('cache-control'), 'no-cache');
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
     assert.match(r.headers.get('content-security-policy'), /default-src 'self'/);
+    assert.match(r.headers.get('content-security-policy'), /connect-src 'self' https:\/\/\*\.twilio\.com wss:\/\/\*\.twilio\.com/);
     const etag = r.headers.get('etag');
     assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
     const body = await r.text();
