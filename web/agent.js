@@ -17,6 +17,9 @@ let api = null;
 let me = null;        // agent id
 let stream = null;
 let offer = null;     // the call offered now: the call.offered data, plus status
+// Calls this page is done with (declined, hung up, failed over, completed): a late event or
+// a list read before the change must not show them again.
+const finished = new Set();
 let refreshTimer = 0;
 let session = 0;      // bumped at each sign-in and sign-out: late answers of an old one are dropped
 let device = null;    // Twilio mode: the Twilio.Device
@@ -206,7 +209,10 @@ function showAgent(a) {
 }
 
 function onEvent(name, data) {
-  if (name === 'call.offered') {
+  if (name === 'call.updated' && (data.status === 'completed' || data.status === 'failed_over')) {
+    finished.add(data.call_id);
+  }
+  if (name === 'call.offered' && !finished.has(data.call_id)) {
     offer = { ...data, status: offer && phoneCall ? offer.status : 'ringing' };
     showOffer();
   } else if (name === 'call.updated' && offer && data.call_id === offer.call_id) {
@@ -254,6 +260,7 @@ async function act(step) {
   $('offer-error').textContent = '';
   try {
     const r = await api.post(`/v1/calls/${encodeURIComponent(id)}/${step}`);
+    if (step !== 'answered') finished.add(id);
     if (!offer || offer.call_id !== id) return;
     if (step === 'answered') offer.status = r.status;
     else offer = null;
@@ -288,7 +295,7 @@ async function refresh() {
     showAgent(a);
     // A call already ringing or connected when the page opened (a reload) shows too.
     const open = calls.calls.find((c) => c.status === 'ringing' || c.status === 'connected');
-    if (!offer && open) {
+    if (!offer && open && !finished.has(open.id)) {
       offer = { call_id: open.id, caller: open.caller, caller_state: open.caller_state, campaign: open.campaign,
         category: open.category, status: open.status, created_ms: open.created_ms };
       showOffer();
