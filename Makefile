@@ -34,7 +34,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps vendor run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-e2e-tsan \
-        test-browser build-clang bench clean areacodes format
+        test-browser test-load build-clang bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -135,6 +135,20 @@ test-e2e: $(PROGRAM) $(NODE_DEPS)
 test-e2e-san: $(BUILD)/san/sureconnect $(NODE_DEPS)
 	$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)
 
+# Load and crash tests (docs/TESTING.md): concurrent callers and changing agents with the
+# invariants checked throughout; the same while the daemon is killed with SIGKILL and
+# restarted. make test runs both briefly (at once, LOAD_SECONDS and CRASH_SECONDS of 30);
+# test-load runs them one after the other for minutes (override on the command line:
+# make test-load LOAD_SECONDS=600 CRASH_SECONDS=600 CRASH_KILLS=20).
+LOAD_SECONDS  ?= 120
+CRASH_SECONDS ?= 120
+CRASH_KILLS   ?= 5
+LOAD_SHORT := LOAD_SECONDS=30 CRASH_SECONDS=30 CRASH_KILLS=3 node --test --test-concurrency=2 test/load/
+
+test-load: $(PROGRAM)
+	SURECONNECT_BIN=$(abspath $(PROGRAM)) LOAD_SECONDS=$(LOAD_SECONDS) CRASH_SECONDS=$(CRASH_SECONDS) \
+	    CRASH_KILLS=$(CRASH_KILLS) node --test --test-concurrency=1 test/load/
+
 # Browser tests: the web pages in Debian's headless Chromium (playwright-core), against the
 # plain daemon; screenshots go to build/screenshots/ (docs/WEB.md).
 BROWSER := node --test --test-concurrency=1 test/browser/
@@ -156,6 +170,7 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
 	    "e2e-tsan=$(TSAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/tsan/sureconnect) $(E2E_TSAN)" \
+	    "load-crash=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(LOAD_SHORT)" \
 	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
 
 # bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
