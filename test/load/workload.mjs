@@ -46,8 +46,8 @@ const chance = (p) => Math.random() < p;
 class Down extends Error {}
 
 // Runs the load for `seconds`. Options: clients (concurrent callers), kills (SIGKILLs at
-// random moments, 0 for none), blackout (pause every agent of "q" once for 11.5 s, so that
-// queued callers time out), log (progress lines). Resolves to
+// random moments, 0 for none), blackout (pause every agent of "q" for 11.5 s at 30 % of the
+// run and every 60 s after, so that queued callers time out), log (progress lines). Resolves to
 // { records, violations, stats, full (dbFull at the end), logs, sent }.
 export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout = true, log = () => {} } = {}) {
   const first = await startServer({ threads: 4 });
@@ -213,7 +213,7 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
       let steps = 0;
       while (state && !FINAL.has(state.status) && steps++ < 200) {
         if (state.status === 'ringing') {
-          if (chance(0.02)) { stats.ignoredRings++; state = await watch(rec, state, 12000); continue; }
+          if (chance(Number(process.env.LOAD_IGNORE_RINGS || 0.02))) { stats.ignoredRings++; state = await watch(rec, state, 12000); continue; }
           await sleep(rnd(0, 300));
           const p = Math.random();
           state = await op(rec, p < 0.65 ? 'answered' : p < 0.92 ? 'no-answer' : 'ended');
@@ -270,15 +270,18 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
       }
     }
   };
+  // At 30 % of the run, then every 60 s while the run lasts.
   const blackoutActor = async () => {
     if (!blackout) return;
-    await sleep(Math.max(0, seconds * 1000 * 0.3));
-    paused = true;
-    log('blackout: every agent of q paused for 11.5 s');
-    for (const a of Q_AGENTS) await retrying('PATCH', `/v1/agents/${a}`, { status: 'paused' });
-    await sleep(11500);
-    for (const a of Q_AGENTS) await retrying('PATCH', `/v1/agents/${a}`, { status: 'active' });
-    paused = false;
+    for (let at = t0 + seconds * 300; at + 11500 < deadline; at += 60000) {
+      await sleep(Math.max(0, at - Date.now()));
+      paused = true;
+      log('blackout: every agent of q paused for 11.5 s');
+      for (const a of Q_AGENTS) await retrying('PATCH', `/v1/agents/${a}`, { status: 'paused' });
+      await sleep(11500);
+      for (const a of Q_AGENTS) await retrying('PATCH', `/v1/agents/${a}`, { status: 'active' });
+      paused = false;
+    }
   };
 
   // ---- the sampler ----------------------------------------------------------------------
