@@ -18,6 +18,7 @@ export function assertCoverage(res, seconds) {
   atLeast(s.pauses, 3, 'pauses');
   atLeast(s.presenceLapses, 1, 'presence lapses');
   atLeast(s.samples, seconds, 'database snapshots');
+  atLeast(s.announcedCallbacks, 1, 'callbacks announced on the event stream');
   const statuses = {};
   for (const c of res.full.calls.values()) statuses[c.status] = (statuses[c.status] || 0) + 1;
   atLeast(statuses.completed || 0, seconds / 2, 'completed calls');

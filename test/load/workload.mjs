@@ -3,9 +3,10 @@
 // ending them, agents whose presence is refreshed, lapses or is cleared and who pause,
 // resume and change their limits, a campaign with its queue on and one without, a sampler
 // that checks the invariants on read-only snapshots of the database throughout, and
+// a dashboards' event stream (/v1/events) as a witness of what the daemon published, and
 // optionally a killer that SIGKILLs the daemon at random moments and restarts it on the
 // same database. Returns what the test asserts on. See docs/TESTING.md.
-import { startServer, sleep } from '../e2e/harness.mjs';
+import { openStream, startServer, sleep } from '../e2e/harness.mjs';
 import {
   CallRecord, FINAL, LimitLog, checkNothingLost, checkSnapshot, dbFull, dbSnapshot, sqliteOne,
 } from './invariants.mjs';
@@ -61,7 +62,8 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
   const violate = (list) => { for (const v of list) if (violations.length < 200) violations.push(v); };
   const stats = { routes: 0, connects: 0, answered: 0, noAnswers: 0, ends: 0, abandons: 0, handoffs: 0,
     callbacks: {}, limitChanges: 0, pauses: 0, presenceLapses: 0, unregisters: 0, samples: 0, apiSamples: 0,
-    downErrors: 0, kills: 0, restarts: [], ignoredRings: 0, overloaded: 0, dupExternal: 0 };
+    downErrors: 0, kills: 0, restarts: [], ignoredRings: 0, overloaded: 0, dupExternal: 0,
+    announcedCallbacks: 0, streamLag: 0 };
 
   // One request to the daemon serving now. Resolves to {status, json}; throws Down when the
   // daemon could not be reached or went away before answering (the request may or may not
@@ -97,6 +99,26 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
       }
     }
   };
+
+  // The dashboards' stream of each daemon run: events are published after their change is
+  // committed, so every callback announced (callback.created) must be in the database, also
+  // after a kill. Returns the callbacks announced on `st` so far.
+  const streams = [];
+  const openEvents = async (srv) => {
+    const st = await openStream(srv, '/v1/events');
+    streams.push(st);
+    return st;
+  };
+  const announced = (st) => st.events.filter((e) => e.event === 'callback.created')
+    .map((e) => ({ id: e.data.callback_id, callId: e.data.call_id, reason: e.data.reason }));
+  const checkAnnounced = (list, full, where) => {
+    for (const a of list) {
+      const b = full.callbacks.get(a.id);
+      if (!b || b.callId !== a.callId || b.reason !== a.reason)
+        violations.push(`${where}callback ${a.id} (call ${a.callId}, ${a.reason}) announced but stored as ${JSON.stringify(b)}`);
+    }
+  };
+  let events = await openEvents(first);
 
   const put = await request('PUT', '/v1/config', loadConfig());
   if (put.status !== 200) throw new Error(`PUT /v1/config ${put.status} ${put.text}`);
@@ -322,6 +344,8 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
       const before = await dbFull(db);
       up = false;
       const killed = await cur.kill();
+      await events.done;
+      const seen = announced(events);
       stats.kills++;
       if (killed.signal !== 'SIGKILL') violations.push(`kill ${k}: exit ${JSON.stringify(killed)}`);
       logs.push(cur.log);
@@ -331,12 +355,14 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
       // The state right after the crash, before the daemon starts again.
       const crashed = await dbFull(db);
       violate(checkNothingLost(before, crashed, `kill ${k + 1}: `));
+      checkAnnounced(seen, crashed, `kill ${k + 1}: `);
       cur = await startServer({ shared: first, threads: 4 });
       stats.restarts.push(Date.now() - t);
       // Before any request: counts agree with the claims (reconciled at start).
       const snap = await dbSnapshot(db);
       violate(checkSnapshot(snap, limits, { where: `after restart ${k + 1}: ` }));
-      log(`kill ${k + 1}: ${before.calls.size} calls, ${before.callbacks.size} callbacks before; down ${Math.round(down)} ms; restarted`);
+      log(`kill ${k + 1}: ${before.calls.size} calls, ${before.callbacks.size} callbacks before, ${seen.length} announced; down ${Math.round(down)} ms; restarted`);
+      events = await openEvents(cur);
       up = true;
       for (const w of upWaiters.splice(0)) w();
     }
@@ -377,6 +403,12 @@ export async function runLoad({ seconds = 30, clients = 24, kills = 0, blackout 
   await samplerDone;
   const full = await dbFull(db);
   const metrics = (await retrying('GET', '/metrics')).text;
+  for (const st of streams) {
+    if (st.events.some((e) => e.event === 'lag')) stats.streamLag++;
+    checkAnnounced(announced(st), full, 'end: ');
+    stats.announcedCallbacks += announced(st).length;
+    st.close();
+  }
   logs.push(cur.log);
   const r = await cur.stop();
   if (r.code !== 0) violations.push(`daemon exit ${JSON.stringify(r)}`);
