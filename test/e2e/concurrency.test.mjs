@@ -7,6 +7,11 @@ import { startWithFixture, TX } from './harness.mjs';
 
 const CLIENTS = 32;
 const RUN_MS = 3000;
+// The clients run at least RUN_MS and until MIN_CONNECTS calls connected (at most 60 s):
+// how many fit in 3 s depends on the machine (an ASan build on a busy shared machine managed
+// 18), and this test is about limits, not speed.
+const MIN_CONNECTS = 60;
+const CAP_MS = 60000;
 
 test('32 concurrent clients never push an agent over its limit', async (t) => {
   const srv = await startWithFixture(t);
@@ -16,10 +21,11 @@ test('32 concurrent clients never push an agent over its limit', async (t) => {
     assert.equal(r.status, 200, r.text);
   }
   const limits = { a1: 2, a2: 1, a3: 2 };
-  const deadline = Date.now() + RUN_MS;
+  const start = Date.now();
   let connects = 0, callbacks = 0, errors = 0, samples = 0, over = [];
+  const running = () => Date.now() - start < CAP_MS && (Date.now() - start < RUN_MS || connects < MIN_CONNECTS);
   const client = async () => {
-    while (Date.now() < deadline) {
+    while (running()) {
       const r = await srv.request('POST', '/v1/calls', { body: { to: '+18005550102', from: TX } });
       if (r.status !== 201) { errors++; continue; }
       if (r.json.action === 'connect') {
@@ -32,7 +38,7 @@ test('32 concurrent clients never push an agent over its limit', async (t) => {
     }
   };
   const sampler = async () => {
-    while (Date.now() < deadline) {
+    while (running()) {
       const r = await srv.request('GET', '/v1/agents');
       for (const a of r.json.agents) {
         samples++;
@@ -45,7 +51,7 @@ test('32 concurrent clients never push an agent over its limit', async (t) => {
   assert.equal(errors, 0);
   assert.deepEqual(over, []);
   assert.ok(samples > 10, `samples ${samples}`);
-  assert.ok(connects > 50, `connects ${connects}`);
+  assert.ok(connects >= MIN_CONNECTS, `connects ${connects} in ${CAP_MS} ms`);
   const end = await srv.request('GET', '/v1/agents');
   for (const a of end.json.agents) assert.equal(a.active_calls, 0, a.id);
   const m = await srv.request('GET', '/metrics', { token: null });
