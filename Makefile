@@ -97,9 +97,9 @@ $(BUILD)/test/cli_tests: $(CLI_SRC) $(PROGRAM)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(CLI_SRC) \
 	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
 
-$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+$(BUILD)/bench/%: bench/%.c bench/include/bench_report.h $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) -Ibench/include -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/tools/areacode_gen: tools/areacode_gen.c
 	@mkdir -p $(dir $@)
@@ -173,9 +173,15 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "load-crash=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(LOAD_SHORT)" \
 	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
 
-# bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
-bench: $(BENCHES) $(PROGRAM)
-	@for b in $(BENCHES); do echo "== $$b"; SURECONNECT_BIN=$(abspath $(PROGRAM)) $$b || exit 1; done
+# Every benchmark, then one table of their medians (scripts/bench_table.sh). bench_http and
+# bench_memory start the daemon (build/sureconnect) on a temporary database and loopback.
+BENCH_LOG := $(BUILD)/bench/results.log
+bench: $(BENCHES) $(PROGRAM) $(NODE_DEPS)
+	@mkdir -p $(dir $(BENCH_LOG)) && : > $(BENCH_LOG)
+	@for b in $(BENCHES) "node bench/bench_memory.mjs"; do echo "== $$b"; \
+	    { SURECONNECT_BIN=$(abspath $(PROGRAM)) sh -c "$$b" || echo "FAILED: $$b"; } | tee -a $(BENCH_LOG); \
+	    if grep -q '^FAILED: ' $(BENCH_LOG); then exit 1; fi; done
+	@sh scripts/bench_table.sh $(BENCH_LOG)
 
 # Regenerates the committed area code table from a NANPA report.
 areacodes: $(BUILD)/tools/areacode_gen

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_report.h"
+
 #define BENCH_AGENTS 8
 #define BENCH_THREADS 4     /* daemon pool threads (serve --threads; $BENCH_THREADS) */
 #define BENCH_CONNS 32      /* keep-alive connections of the closed loop */
@@ -622,6 +624,10 @@ static int bench_run(bench_ctx *cx, pid_t daemon)
            wall, cpu_self, 100 * cpu_self / wall, cpu_daemon, 100 * cpu_daemon / wall);
     printf("  target >= %.0f pairs/s: %s\n", BENCH_TARGET_PAIRS,
            rates[m] >= BENCH_TARGET_PAIRS ? "PASS" : "BELOW");
+    bench_report("http", "route-and-end pairs/s, closed loop", rates[m], 0, "pairs/s", ">= 5,000",
+                 rates[m] >= BENCH_TARGET_PAIRS ? "PASS" : "BELOW");
+    bench_report("http", "route p50, closed loop", r50[m], 2, "ms", "-", "-");
+    bench_report("http", "route p99, closed loop", r99[m], 2, "ms", "-", "-");
 
     printf("open loop: %d pairs/s for %d s on up to %d connections (route latency from when"
            " the pair was due)\n",
@@ -641,6 +647,9 @@ static int bench_run(bench_ctx *cx, pid_t daemon)
     double worst = o_r99 > o_e99 ? o_r99 : o_e99;
     printf("  target p99 < %.0f ms at %d calls/s: %s\n", BENCH_TARGET_P99_MS, BENCH_OPEN_RATE,
            worst < BENCH_TARGET_P99_MS ? "PASS" : "BELOW");
+    bench_report("http", "route p50 at 1,000 calls/s", o_r50, 2, "ms", "-", "-");
+    bench_report("http", "route/end p99 at 1,000 calls/s", worst, 2, "ms", "< 5",
+                 worst < BENCH_TARGET_P99_MS ? "PASS" : "BELOW");
     if (errors)
         fprintf(stderr, "bench_http: %ld requests failed\n", errors);
     printf("  rejected with 503 (back-pressure) in all runs: %ld\n", rejected);

@@ -1003,7 +1003,7 @@ static json_t *cj_dump_categories(const config *cfg, uint64_t mask)
     return arr;
 }
 
-static json_t *cj_dump_agent(const config *cfg, const config_agent *a)
+json_t *config_json_dump_agent(const config *cfg, const config_agent *a)
 {
     json_t *o = json_object(), *sp = json_object();
     json_t *ret = NULL;
@@ -1118,32 +1118,47 @@ out_free:
     return ret;
 }
 
+json_t *config_json_dump_agents(const config *cfg)
+{
+    if (!cfg)
+        return NULL;
+    cj_sorted *order = malloc(((size_t)cfg->n_agents + 1) * sizeof *order);
+    json_t *agents = json_array();
+    if (!order || !agents)
+        goto out_free;
+    /* By id, so the export does not depend on storage order. */
+    for (int i = 0; i < cfg->n_agents; i++)
+        order[i] = (cj_sorted){cfg->agents[i].id, i};
+    qsort(order, (size_t)cfg->n_agents, sizeof *order, cj_sorted_cmp);
+    for (int i = 0; i < cfg->n_agents; i++) {
+        json_t *a = config_json_dump_agent(cfg, &cfg->agents[order[i].index]);
+        if (!a || json_array_append_new(agents, a))
+            goto out_free;
+    }
+    free(order);
+    return agents;
+out_free:
+    json_decref(agents);
+    free(order);
+    return NULL;
+}
+
 json_t *config_json_dump(const config *cfg)
 {
     if (!cfg)
         return NULL;
-    size_t most = (size_t)cfg->n_agents;
-    if ((size_t)cfg->n_campaigns > most)
-        most = (size_t)cfg->n_campaigns;
+    size_t most = (size_t)cfg->n_campaigns;
     if ((size_t)cfg->n_numbers > most)
         most = (size_t)cfg->n_numbers;
     if ((size_t)cfg->n_rules > most)
         most = (size_t)cfg->n_rules;
     cj_sorted *order = malloc((most + 1) * sizeof *order);
     cj_sorted *scratch = malloc((most + 1) * sizeof *scratch);
-    json_t *root = json_object(), *agents = json_array(), *campaigns = json_array();
+    json_t *root = json_object(), *agents = config_json_dump_agents(cfg), *campaigns = json_array();
     if (!order || !scratch || !root || !agents || !campaigns)
         goto out_free;
 
-    /* Agents and campaigns by id, so the export does not depend on storage order. */
-    for (int i = 0; i < cfg->n_agents; i++)
-        order[i] = (cj_sorted){cfg->agents[i].id, i};
-    qsort(order, (size_t)cfg->n_agents, sizeof *order, cj_sorted_cmp);
-    for (int i = 0; i < cfg->n_agents; i++) {
-        json_t *a = cj_dump_agent(cfg, &cfg->agents[order[i].index]);
-        if (!a || json_array_append_new(agents, a))
-            goto out_free;
-    }
+    /* Campaigns by id, so the export does not depend on storage order. */
     for (int i = 0; i < cfg->n_campaigns; i++)
         order[i] = (cj_sorted){cfg->campaigns[i].id, i};
     qsort(order, (size_t)cfg->n_campaigns, sizeof *order, cj_sorted_cmp);

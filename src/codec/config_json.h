@@ -33,4 +33,10 @@ int config_json_from_value(const json_t *root, config **out, config_json_error *
  * every field present. Returns a new reference the caller decrefs, or NULL on no memory. */
 json_t *config_json_dump(const config *cfg);
 
+/* The "agents" array of that dump alone (sorted by id), or NULL on no memory. */
+json_t *config_json_dump_agents(const config *cfg);
+
+/* One agent as in that dump, or NULL on no memory. */
+json_t *config_json_dump_agent(const config *cfg, const config_agent *a);
+
 #endif

@@ -16,15 +16,6 @@
 static const char *const agents_fields[] = {"id",     "name",       "status",    "max_concurrent",
                                             "states", "categories", "softphone", NULL};
 
-/* The "agents" array of a configuration dump (a new reference), or NULL. */
-static json_t *agents_dump(const config *cfg)
-{
-    json_t *doc = config_json_dump(cfg);
-    json_t *arr = json_incref(json_object_get(doc, "agents"));
-    json_decref(doc);
-    return arr;
-}
-
 /* The API form of agent `a`: its settings as in the import format, plus live state. */
 static json_t *agents_json(const config_agent *a, const json_t *dumped, int64_t now_ms)
 {
@@ -46,7 +37,7 @@ static json_t *agents_json(const config_agent *a, const json_t *dumped, int64_t 
 static void agents_reply_one(http_req *rq, int status, const char *id, const char *event)
 {
     config *cfg = NULL;
-    json_t *arr = NULL;
+    json_t *dumped = NULL;
     int rc = store_config_load(rq->st, &cfg, NULL, 0);
     if (rc < 0) {
         http_store_error(rq, rc, "the configuration", NULL);
@@ -57,10 +48,9 @@ static void agents_reply_one(http_req *rq, int status, const char *id, const cha
         http_error(rq, 404, "not_found", "id", "agent \"%.64s\" does not exist", id);
         goto out_free;
     }
-    arr = agents_dump(cfg);
-    int j = arr ? api_config_find(arr, id) : -1;
-    json_t *o =
-        j < 0 ? NULL : agents_json(&cfg->agents[idx], json_array_get(arr, (size_t)j), rq->now_ms);
+    /* Only this agent is dumped: a configuration may hold thousands of agents and rules. */
+    dumped = config_json_dump_agent(cfg, &cfg->agents[idx]);
+    json_t *o = dumped ? agents_json(&cfg->agents[idx], dumped, rq->now_ms) : NULL;
     if (o && event) {
         json_t *data = json_deep_copy(o);
         if (data && json_object_set_new(data, "agent", json_string(id)) == 0)
@@ -70,7 +60,7 @@ static void agents_reply_one(http_req *rq, int status, const char *id, const cha
     }
     http_reply(rq, status, o);
 out_free:
-    json_decref(arr);
+    json_decref(dumped);
     config_free(cfg);
 }
 
@@ -82,7 +72,7 @@ void api_agents_list(http_req *rq)
         http_store_error(rq, rc, "the configuration", NULL);
         return;
     }
-    json_t *arr = agents_dump(cfg), *out = json_array();
+    json_t *arr = config_json_dump_agents(cfg), *out = json_array();
     if (!arr || !out)
         goto out_nomem;
     size_t i;

@@ -509,3 +509,21 @@ Test(config_json, many_agents_parse_quickly)
     config_free(cfg);
     free(doc);
 }
+
+Test(config_json, agents_alone_dump_as_in_the_whole_dump)
+{
+    config *cfg = cj_parse_ok(cj_full_doc);
+    json_t *whole = config_json_dump(cfg);
+    json_t *agents = config_json_dump_agents(cfg);
+    cr_assert(json_equal(agents, json_object_get(whole, "agents")));
+    /* One agent (what GET and presence replies use) equals its element of the dump. */
+    int maria = config_find_agent(cfg, "maria");
+    cr_assert_geq(maria, 0);
+    json_t *one = config_json_dump_agent(cfg, &cfg->agents[maria]);
+    cr_assert(json_equal(one, json_array_get(agents, 1)));
+    cr_assert_str_eq(json_string_value(json_object_get(one, "name")), "Maria Lopez");
+    json_decref(one);
+    json_decref(agents);
+    json_decref(whole);
+    config_free(cfg);
+}
