@@ -3,6 +3,9 @@
 #include "server.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -797,6 +800,24 @@ static int server_resolve(const char *listen, struct addrinfo **res)
     return getaddrinfo(host, colon + 1, &hints, res) == 0 ? 0 : -1;
 }
 
+/* Keeps glibc's allocator from handing freed heap memory back to the kernel after every
+ * request: by default each thread's heap is trimmed (madvise) as soon as its free top passes
+ * 128 KiB and allocations above a moving threshold are mmap'd and unmapped one by one, so
+ * every batch of the writer and every reply refaulted the same pages (about 12 minor page
+ * faults per route-and-end pair, ~10% of the daemon's CPU under load, docs/PERFORMANCE.md).
+ * The thresholds below keep up to SERVER_MALLOC_KEEP of free memory per heap instead;
+ * larger blocks than SERVER_MALLOC_MMAP still get their own mapping. */
+#define SERVER_MALLOC_KEEP (64 * 1024 * 1024)
+#define SERVER_MALLOC_MMAP (16 * 1024 * 1024)
+
+static void server_tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, SERVER_MALLOC_KEEP);
+    mallopt(M_MMAP_THRESHOLD, SERVER_MALLOC_MMAP);
+#endif
+}
+
 /* Waits until no request is in flight or SERVER_DRAIN_MS passed. */
 static void server_drain(server_state *s)
 {
@@ -829,6 +850,7 @@ int server_run(const server_options *opts)
                 opts->listen);
         return 1;
     }
+    server_tune_malloc(); /* before any thread starts */
     /* Migrations and the count reconciliation (SPEC 5) run once, before serving. */
     if (store_open(opts->db, &st, errbuf, sizeof errbuf) != ERR_OK) {
         fprintf(stderr, "sureconnect: serve: cannot open database %s: %s\n", opts->db, errbuf);
