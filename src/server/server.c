@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "auth_cache.h"
 #include "call_watch.h"
 #include "events.h"
 #include "http_util.h"
@@ -132,6 +133,7 @@ typedef struct {
     atomic_int in_flight;
     route_writer *writer; /* group commit of POST /v1/calls and /v1/calls/{id}/ended */
     events_bus *bus;      /* events for the SSE streams */
+    auth_cache *auth;     /* verified credentials, AUTH_CACHE_TTL_MS */
     sse *streams;
     call_watch *watch; /* long polls waiting for a call to change */
     const twilio_config *twilio;
@@ -296,7 +298,17 @@ static bool server_authorize(http_req *rq, struct MHD_Connection *c, server_auth
         http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
         return false;
     }
-    int rc = store_auth_lookup(rq->st, hash, &rq->who);
+    /* A credential the store verified less than AUTH_CACHE_TTL_MS ago needs no read; the
+     * time and generation are taken before the lookup, so an entry is never younger than
+     * the database state it came from. */
+    int64_t t_ms = http_mono_us() / 1000;
+    int rc = ERR_OK;
+    if (!auth_cache_get(rq->auth_cache, hash, t_ms, &rq->who)) {
+        uint64_t gen = auth_cache_generation(rq->auth_cache);
+        rc = store_auth_lookup(rq->st, hash, &rq->who);
+        if (rc == ERR_OK)
+            auth_cache_put(rq->auth_cache, hash, &rq->who, gen, t_ms);
+    }
     if (rc == ERR_NOT_FOUND) {
         http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
         return false;
@@ -706,6 +718,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.header = server_header;
     rq.conn = c;
     rq.events = s->bus;
+    rq.auth_cache = s->auth;
     rq.twilio = s->twilio;
     server_parse_form(c, sc, rq.content_type);
     rq.form = sc->form;
@@ -874,6 +887,11 @@ int server_run(const server_options *opts)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     s.bus = events_bus_new(0, http_now_ms());
+    s.auth = auth_cache_new(AUTH_CACHE_TTL_MS);
+    if (!s.auth) {
+        fprintf(stderr, "sureconnect: serve: out of memory\n");
+        goto out_destroy;
+    }
     /* Before anything else uses the bus: the long polls' tap is added unlocked. */
     s.watch =
         s.bus ? call_watch_new(s.bus, CALL_WATCH_MAX_DEFAULT, server_suspend, server_resume) : NULL;
@@ -954,6 +972,7 @@ out_destroy:
     twilio_handoff_stop(s.handoff);
     server_alerts_stop(s.metrics.alerts); /* bounded: a send in progress is aborted */
     events_bus_free(s.bus);
+    auth_cache_free(s.auth);
     call_watch_free(s.watch); /* after the bus: nothing publishes to its tap any more */
     server_workers_close(&s);
     pthread_mutex_destroy(&s.lock);
