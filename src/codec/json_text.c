@@ -235,6 +235,12 @@ void json_text_string(json_text *t, const char *s)
     json_text_quoted(t, buf);
 }
 
+void json_text_verbatim(json_text *t, const char *json)
+{
+    json_text_sep(t);
+    json_text_raw(t, json, strlen(json));
+}
+
 void json_text_null(json_text *t)
 {
     json_text_sep(t);

@@ -56,6 +56,7 @@ struct route_writer {
     int queue_max, head, count;
     bool stop;
     unsigned long batches; /* batches committed (the checkpoint thread idles when unchanged) */
+    unsigned long requests; /* requests in those batches */
     store *ck;             /* the checkpoint thread's connection */
     pthread_t ck_thread;
     pthread_cond_t ck_wake; /* stop */
@@ -161,7 +162,7 @@ static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_requ
     callflow_request creq[ROUTE_WRITER_BATCH_MAX];
     callflow_outcome outs[ROUTE_WRITER_BATCH_MAX];
     config *cfg = NULL;
-    memset(rows, 0, sizeof rows);
+    memset(rows, 0, (size_t)n_ends * sizeof rows[0]); /* only the rows used: 64 are ~100 KB */
     for (int i = 0; i < n_ends; i++) {
         ids[i] = ends[i]->call_id;
         now[i] = ends[i]->now_ms;
@@ -220,6 +221,7 @@ static void *rw_main(void *arg)
             pthread_cond_signal(&batch[i]->wake);
         }
         w->batches++;
+        w->requests += (unsigned long)n;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -303,6 +305,21 @@ int route_writer_end(route_writer *w, const char *call_id, int64_t now_ms, store
     r.row = row;
     r.now_ms = now_ms;
     return rw_submit(w, &r);
+}
+
+void route_writer_stats(route_writer *w, unsigned long *batches, unsigned long *requests)
+{
+    unsigned long b = 0, r = 0;
+    if (w) {
+        pthread_mutex_lock(&w->lock);
+        b = w->batches;
+        r = w->requests;
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (batches)
+        *batches = b;
+    if (requests)
+        *requests = r;
 }
 
 int route_writer_open(const char *db, int queue_max, route_writer **out, char *errbuf,

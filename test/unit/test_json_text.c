@@ -101,3 +101,18 @@ Test(json_text, unbalanced_is_refused)
     json_text_close_array(&t);
     cr_assert_null(json_text_take(&t));
 }
+
+Test(json_text, verbatim_value_is_spliced_as_it_is)
+{
+    json_text t;
+    json_text_init(&t);
+    json_text_open_object(&t);
+    json_text_key(&t, "a");
+    json_text_int(&t, 1);
+    json_text_key(&t, "trace");
+    json_text_verbatim(&t, "{\"x\":[1,\"y\"]}");
+    json_text_close_object(&t);
+    char *s = json_text_take(&t);
+    cr_assert_str_eq(s, "{\"a\":1,\"trace\":{\"x\":[1,\"y\"]}}");
+    free(s);
+}
