@@ -964,6 +964,11 @@ int server_run(const server_options *opts)
     call_watch_shutdown(s.watch); /* long polls answer now, with the call as it is */
     server_drain(&s);
     MHD_stop_daemon(d);
+    unsigned long batches = 0, requests = 0;
+    route_writer_stats(s.writer, &batches, &requests);
+    char bbuf[24], rbuf[24];
+    http_log("writer", "batches", http_fmt_ll(bbuf, sizeof bbuf, (long long)batches), "requests",
+             http_fmt_ll(rbuf, sizeof rbuf, (long long)requests), NULL);
     rc = 0;
 out_destroy:
     route_writer_close(s.writer); /* after the pool: nobody submits any more */
