@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codec/json_text.h"
 #include "../core/phone.h"
 #include "../service/callflow.h"
 #include "../service/queue.h"
@@ -51,44 +52,6 @@ static void calls_last_tried(const store_call *row, char *out, size_t cap)
     json_decref(tried);
 }
 
-/* Replies with `reply` (stolen) plus a last member "trace" whose value is `trace_json`. The
- * trace text is the compact dump of the trace (route_json_trace_text), so it is spliced in
- * as it is instead of being parsed and dumped again: the bytes are the same as when the
- * parsed trace is set in the object and the whole is dumped compactly, at a fraction of the
- * cost. */
-static void calls_reply_with_trace(http_req *rq, int status, json_t *reply, const char *trace_json)
-{
-    static const char key[] = ",\"trace\":";
-    const char *trace = trace_json && trace_json[0] ? trace_json : "{}";
-    char *head = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    size_t hl = head ? strlen(head) : 0;
-    if (hl < 2 || head[hl - 1] != '}') {
-        free(head);
-        http_reply(rq, status, NULL); /* 500 out_of_memory */
-        return;
-    }
-    size_t tl = strlen(trace);
-    char *text = malloc(hl - 1 + sizeof key - 1 + tl + 2);
-    if (!text) {
-        free(head);
-        http_reply(rq, status, NULL);
-        return;
-    }
-    /* head is "{...}" with at least one member: drop its "}", then add the trace. */
-    memcpy(text, head, hl - 1);
-    memcpy(text + hl - 1, key, sizeof key - 1);
-    memcpy(text + hl - 1 + sizeof key - 1, trace, tl);
-    memcpy(text + hl - 1 + sizeof key - 1 + tl, "}", 2);
-    free(head);
-    json_decref(rq->reply);
-    rq->reply = NULL;
-    free(rq->text);
-    rq->text = text;
-    rq->text_type = "application/json";
-    rq->status = status;
-}
-
 void api_calls_record_decision(http_req *rq, const callflow_outcome *o, long long us)
 {
     const store_call *row = &o->call;
@@ -104,42 +67,108 @@ void api_calls_record_decision(http_req *rq, const callflow_outcome *o, long lon
              row->agent[0] ? row->agent : NULL, "us", http_fmt_ll(usbuf, sizeof usbuf, us), NULL);
 }
 
+/* Writes `s` as a JSON string, or null when NULL or empty (as calls_str_or_null). */
+static void calls_text_str_or_null(json_text *t, const char *s)
+{
+    if (s && s[0])
+        json_text_string(t, s);
+    else
+        json_text_null(t);
+}
+
 /* The reply to a routing decision (POST /v1/calls and no-answer), and its log line. The
- * agent's name and softphone and the campaign's message come from `v`. */
+ * agent's name and softphone and the campaign's message come from `v`. The body is written
+ * straight as compact JSON text (codec/json_text), with the stored trace text spliced in:
+ * the same bytes as building the object with jansson and dumping it, without the tree and
+ * its allocations on every route. */
 static void calls_reply_decision(http_req *rq, int status, const callflow_outcome *o,
                                  const route_writer_view *v, long long us)
 {
     const store_call *row = &o->call;
     const char *action = callflow_action_name(o);
-    json_t *agent = json_null(), *queue = json_null(), *reply;
     const char *message = NULL;
-    if (v->has_agent) {
-        json_decref(agent);
-        agent = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", v->agent_id, "name", v->agent_name,
-                          "softphone", "type", v->softphone_type, "address", v->softphone_address);
-    }
-    if (row->status == CALL_QUEUED) {
-        json_decref(queue);
-        queue = json_pack("{s:I, s:I, s:I, s:I}", "position", (json_int_t)o->queue_position,
-                          "estimated_wait_s", (json_int_t)o->estimated_wait_s, "queued_ms",
-                          (json_int_t)row->queued_ms, "deadline_ms",
-                          (json_int_t)row->queue_deadline_ms);
-    }
+    json_text t;
     if (strcmp(action, "callback") == 0) {
         message = v->has_campaign ? v->friendly_message : NULL;
     } else if (strcmp(action, "reject") == 0) {
         message = CALLS_NOT_IN_SERVICE;
     }
     api_calls_record_decision(rq, o, us);
-    reply = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "call_id", row->id,
-        "action", action, "status", store_call_status_name(row->status), "agent", agent, "rule",
-        calls_str_or_null(row->rule), "campaign", calls_str_or_null(row->campaign), "caller_state",
-        calls_str_or_null(row->caller_state), "category", calls_str_or_null(row->category),
-        "message", calls_str_or_null(message), "queue", queue, "callback_id",
-        o->callback_id > 0 ? json_integer(o->callback_id) : json_null(), "callback_reason",
-        o->callback_id > 0 ? calls_str_or_null(o->callback_reason) : json_null());
-    calls_reply_with_trace(rq, status, reply, row->trace_json);
+    json_text_init(&t);
+    json_text_open_object(&t);
+    json_text_key(&t, "call_id");
+    json_text_string(&t, row->id);
+    json_text_key(&t, "action");
+    json_text_string(&t, action);
+    json_text_key(&t, "status");
+    json_text_string(&t, store_call_status_name(row->status));
+    json_text_key(&t, "agent");
+    if (v->has_agent) {
+        json_text_open_object(&t);
+        json_text_key(&t, "id");
+        json_text_string(&t, v->agent_id);
+        json_text_key(&t, "name");
+        json_text_string(&t, v->agent_name);
+        json_text_key(&t, "softphone");
+        json_text_open_object(&t);
+        json_text_key(&t, "type");
+        json_text_string(&t, v->softphone_type);
+        json_text_key(&t, "address");
+        json_text_string(&t, v->softphone_address);
+        json_text_close_object(&t);
+        json_text_close_object(&t);
+    } else {
+        json_text_null(&t);
+    }
+    json_text_key(&t, "rule");
+    calls_text_str_or_null(&t, row->rule);
+    json_text_key(&t, "campaign");
+    calls_text_str_or_null(&t, row->campaign);
+    json_text_key(&t, "caller_state");
+    calls_text_str_or_null(&t, row->caller_state);
+    json_text_key(&t, "category");
+    calls_text_str_or_null(&t, row->category);
+    json_text_key(&t, "message");
+    calls_text_str_or_null(&t, message);
+    json_text_key(&t, "queue");
+    if (row->status == CALL_QUEUED) {
+        json_text_open_object(&t);
+        json_text_key(&t, "position");
+        json_text_int(&t, o->queue_position);
+        json_text_key(&t, "estimated_wait_s");
+        json_text_int(&t, o->estimated_wait_s);
+        json_text_key(&t, "queued_ms");
+        json_text_int(&t, row->queued_ms);
+        json_text_key(&t, "deadline_ms");
+        json_text_int(&t, row->queue_deadline_ms);
+        json_text_close_object(&t);
+    } else {
+        json_text_null(&t);
+    }
+    json_text_key(&t, "callback_id");
+    if (o->callback_id > 0)
+        json_text_int(&t, o->callback_id);
+    else
+        json_text_null(&t);
+    json_text_key(&t, "callback_reason");
+    if (o->callback_id > 0)
+        calls_text_str_or_null(&t, o->callback_reason);
+    else
+        json_text_null(&t);
+    json_text_key(&t, "trace");
+    json_text_verbatim(&t, row->trace_json && row->trace_json[0] ? row->trace_json : "{}");
+    json_text_close_object(&t);
+    char *text = json_text_take(&t);
+    if (!text) {
+        http_reply(rq, status, NULL); /* 500 out_of_memory */
+        return;
+    }
+    json_decref(rq->reply);
+    rq->reply = NULL;
+    free(rq->text);
+    rq->text = text;
+    rq->text_type = "application/json";
+    rq->status = status;
 }
 
 /* The writer's queue is full: 503, nothing was done. */

@@ -5,6 +5,7 @@
 
 #include "../codec/config_json.h"
 #include "api.h"
+#include "auth_cache.h"
 #include "events.h"
 
 void api_config_error(http_req *rq, const char *path, const char *message, const char *strip)
@@ -29,6 +30,8 @@ void api_config_error(http_req *rq, const char *path, const char *message, const
 
 void api_config_changed(http_req *rq)
 {
+    /* An agent (and its tokens) may be gone: no cached credential outlives the change. */
+    auth_cache_clear(rq->auth_cache);
     events_publish(rq->events, "config.updated", NULL, true,
                    json_pack("{s:s, s:s}", "method", rq->method, "path", rq->path), rq->now_ms);
 }

@@ -1,6 +1,7 @@
 /* auth.c -- new API secrets from OpenSSL's random source, and their SHA-256 hashes. */
 #include "auth.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,11 +33,28 @@ bool auth_new_secret(const char *prefix, char *out, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
+/* SHA-256 fetched from the provider once: EVP_sha256() makes every digest look the
+ * algorithm up again (a locked property query), which was most of a hash's cost in the
+ * daemon, where every request hashes its bearer secret. Kept for the process's life. */
+static EVP_MD *auth_sha256_md;
+static pthread_once_t auth_sha256_once = PTHREAD_ONCE_INIT;
+
+static void auth_sha256_fetch(void)
+{
+    auth_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *auth_sha256(void)
+{
+    pthread_once(&auth_sha256_once, auth_sha256_fetch);
+    return auth_sha256_md ? auth_sha256_md : EVP_sha256();
+}
+
 bool auth_hash(const char *secret, char hex[AUTH_HASH_HEX])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (!secret || EVP_Digest(secret, strlen(secret), md, &len, EVP_sha256(), NULL) != 1 ||
+    if (!secret || EVP_Digest(secret, strlen(secret), md, &len, auth_sha256(), NULL) != 1 ||
         len != 32)
         return false;
     auth_hex(md, len, hex);

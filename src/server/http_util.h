@@ -62,6 +62,7 @@ typedef struct {
     const char *text_type;              /* its content type */
     char error_code[40];                /* for the request log: the error code answered, "" none */
     struct events_bus *events;          /* where handlers publish events for the SSE streams */
+    struct auth_cache *auth_cache;      /* verified credentials (cleared on config changes) */
     const struct twilio_config *twilio; /* the telephony adapter's settings (never NULL) */
     const http_form_field *form;        /* a form-encoded body's fields in body order, else NULL */
     size_t n_form;

@@ -42,6 +42,7 @@ typedef struct {
     /* answer */
     int rc;
     bool done;
+    pthread_cond_t wake; /* signalled once, when done is set (only this waiter waits on it) */
 } rw_request;
 
 struct route_writer {
@@ -51,11 +52,11 @@ struct route_writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t more; /* the queue is not empty, or stop */
-    pthread_cond_t done; /* some request is done (each waiter checks its own flag) */
     rw_request **queue;  /* ring of queue_max */
     int queue_max, head, count;
     bool stop;
     unsigned long batches; /* batches committed (the checkpoint thread idles when unchanged) */
+    unsigned long requests; /* requests in those batches */
     store *ck;             /* the checkpoint thread's connection */
     pthread_t ck_thread;
     pthread_cond_t ck_wake; /* stop */
@@ -161,7 +162,7 @@ static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_requ
     callflow_request creq[ROUTE_WRITER_BATCH_MAX];
     callflow_outcome outs[ROUTE_WRITER_BATCH_MAX];
     config *cfg = NULL;
-    memset(rows, 0, sizeof rows);
+    memset(rows, 0, (size_t)n_ends * sizeof rows[0]); /* only the rows used: 64 are ~100 KB */
     for (int i = 0; i < n_ends; i++) {
         ids[i] = ends[i]->call_id;
         now[i] = ends[i]->now_ms;
@@ -213,10 +214,14 @@ static void *rw_main(void *arg)
         }
         rw_run_batch(w, ends, n_ends, routes, n_routes);
         pthread_mutex_lock(&w->lock);
-        for (int i = 0; i < n; i++)
+        /* Wake only this batch's waiters, each on its own condition variable (a broadcast
+         * to everyone waiting would also wake the requests of the next batch for nothing). */
+        for (int i = 0; i < n; i++) {
             batch[i]->done = true;
+            pthread_cond_signal(&batch[i]->wake);
+        }
         w->batches++;
-        pthread_cond_broadcast(&w->done);
+        w->requests += (unsigned long)n;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -260,12 +265,15 @@ static int rw_submit(route_writer *w, rw_request *r)
         pthread_mutex_unlock(&w->lock);
         return ROUTE_WRITER_BUSY;
     }
+    pthread_cond_init(&r->wake, NULL);
     w->queue[(w->head + w->count) % w->queue_max] = r;
     w->count++;
     pthread_cond_signal(&w->more);
     while (!r->done)
-        pthread_cond_wait(&w->done, &w->lock);
+        pthread_cond_wait(&r->wake, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    /* The writer signalled under the lock and no longer touches r. */
+    pthread_cond_destroy(&r->wake);
     return r->rc;
 }
 
@@ -299,6 +307,21 @@ int route_writer_end(route_writer *w, const char *call_id, int64_t now_ms, store
     return rw_submit(w, &r);
 }
 
+void route_writer_stats(route_writer *w, unsigned long *batches, unsigned long *requests)
+{
+    unsigned long b = 0, r = 0;
+    if (w) {
+        pthread_mutex_lock(&w->lock);
+        b = w->batches;
+        r = w->requests;
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (batches)
+        *batches = b;
+    if (requests)
+        *requests = r;
+}
+
 int route_writer_open(const char *db, int queue_max, route_writer **out, char *errbuf,
                       size_t errlen)
 {
@@ -327,7 +350,6 @@ int route_writer_open(const char *db, int queue_max, route_writer **out, char *e
     w->rng = rng_splitmix_source(&w->gen, seed);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->more, NULL);
-    pthread_cond_init(&w->done, NULL);
     pthread_cond_init(&w->ck_wake, NULL);
     if (pthread_create(&w->thread, NULL, rw_main, w) != 0) {
         if (errbuf && errlen)
@@ -351,7 +373,6 @@ out_stop_writer:
     pthread_join(w->thread, NULL);
 out_destroy:
     pthread_cond_destroy(&w->ck_wake);
-    pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->lock);
 out_close:
@@ -375,7 +396,6 @@ void route_writer_close(route_writer *w)
     pthread_join(w->thread, NULL);
     pthread_join(w->ck_thread, NULL);
     pthread_cond_destroy(&w->ck_wake);
-    pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->lock);
     store_close(w->ck);

@@ -42,6 +42,10 @@ int route_writer_open(const char *db, int queue_max, route_writer **out, char *e
  * its store. Requests must no longer be submitted. NULL is a no-op. */
 void route_writer_close(route_writer *w);
 
+/* The batches committed (or retried one by one) so far and the requests they held; the
+ * ratio is the group commit's average batch size. Either pointer may be NULL. */
+void route_writer_stats(route_writer *w, unsigned long *batches, unsigned long *requests);
+
 /* Routes one call as callflow_route() would (not a dry run), in a group commit with other
  * requests, and blocks until it is committed. `call` and `external_id` must stay valid
  * until it returns. On ERR_OK *out holds the result and the call row (out->cfg is NULL: the

@@ -3,6 +3,9 @@
 #include "server.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +22,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "auth_cache.h"
 #include "call_watch.h"
 #include "events.h"
 #include "http_util.h"
@@ -129,6 +133,7 @@ typedef struct {
     atomic_int in_flight;
     route_writer *writer; /* group commit of POST /v1/calls and /v1/calls/{id}/ended */
     events_bus *bus;      /* events for the SSE streams */
+    auth_cache *auth;     /* verified credentials, AUTH_CACHE_TTL_MS */
     sse *streams;
     call_watch *watch; /* long polls waiting for a call to change */
     const twilio_config *twilio;
@@ -293,7 +298,17 @@ static bool server_authorize(http_req *rq, struct MHD_Connection *c, server_auth
         http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
         return false;
     }
-    int rc = store_auth_lookup(rq->st, hash, &rq->who);
+    /* A credential the store verified less than AUTH_CACHE_TTL_MS ago needs no read; the
+     * time and generation are taken before the lookup, so an entry is never younger than
+     * the database state it came from. */
+    int64_t t_ms = http_mono_us() / 1000;
+    int rc = ERR_OK;
+    if (!auth_cache_get(rq->auth_cache, hash, t_ms, &rq->who)) {
+        uint64_t gen = auth_cache_generation(rq->auth_cache);
+        rc = store_auth_lookup(rq->st, hash, &rq->who);
+        if (rc == ERR_OK)
+            auth_cache_put(rq->auth_cache, hash, &rq->who, gen, t_ms);
+    }
     if (rc == ERR_NOT_FOUND) {
         http_error(rq, 401, "unauthorized", NULL, "unknown or revoked credentials");
         return false;
@@ -703,6 +718,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.header = server_header;
     rq.conn = c;
     rq.events = s->bus;
+    rq.auth_cache = s->auth;
     rq.twilio = s->twilio;
     server_parse_form(c, sc, rq.content_type);
     rq.form = sc->form;
@@ -797,6 +813,24 @@ static int server_resolve(const char *listen, struct addrinfo **res)
     return getaddrinfo(host, colon + 1, &hints, res) == 0 ? 0 : -1;
 }
 
+/* Keeps glibc's allocator from handing freed heap memory back to the kernel after every
+ * request: by default each thread's heap is trimmed (madvise) as soon as its free top passes
+ * 128 KiB and allocations above a moving threshold are mmap'd and unmapped one by one, so
+ * every batch of the writer and every reply refaulted the same pages (about 12 minor page
+ * faults per route-and-end pair, ~10% of the daemon's CPU under load, docs/PERFORMANCE.md).
+ * The thresholds below keep up to SERVER_MALLOC_KEEP of free memory per heap instead;
+ * larger blocks than SERVER_MALLOC_MMAP still get their own mapping. */
+#define SERVER_MALLOC_KEEP (64 * 1024 * 1024)
+#define SERVER_MALLOC_MMAP (16 * 1024 * 1024)
+
+static void server_tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, SERVER_MALLOC_KEEP);
+    mallopt(M_MMAP_THRESHOLD, SERVER_MALLOC_MMAP);
+#endif
+}
+
 /* Waits until no request is in flight or SERVER_DRAIN_MS passed. */
 static void server_drain(server_state *s)
 {
@@ -829,6 +863,7 @@ int server_run(const server_options *opts)
                 opts->listen);
         return 1;
     }
+    server_tune_malloc(); /* before any thread starts */
     /* Migrations and the count reconciliation (SPEC 5) run once, before serving. */
     if (store_open(opts->db, &st, errbuf, sizeof errbuf) != ERR_OK) {
         fprintf(stderr, "sureconnect: serve: cannot open database %s: %s\n", opts->db, errbuf);
@@ -852,6 +887,11 @@ int server_run(const server_options *opts)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     s.bus = events_bus_new(0, http_now_ms());
+    s.auth = auth_cache_new(AUTH_CACHE_TTL_MS);
+    if (!s.auth) {
+        fprintf(stderr, "sureconnect: serve: out of memory\n");
+        goto out_destroy;
+    }
     /* Before anything else uses the bus: the long polls' tap is added unlocked. */
     s.watch =
         s.bus ? call_watch_new(s.bus, CALL_WATCH_MAX_DEFAULT, server_suspend, server_resume) : NULL;
@@ -924,6 +964,11 @@ int server_run(const server_options *opts)
     call_watch_shutdown(s.watch); /* long polls answer now, with the call as it is */
     server_drain(&s);
     MHD_stop_daemon(d);
+    unsigned long batches = 0, requests = 0;
+    route_writer_stats(s.writer, &batches, &requests);
+    char bbuf[24], rbuf[24];
+    http_log("writer", "batches", http_fmt_ll(bbuf, sizeof bbuf, (long long)batches), "requests",
+             http_fmt_ll(rbuf, sizeof rbuf, (long long)requests), NULL);
     rc = 0;
 out_destroy:
     route_writer_close(s.writer); /* after the pool: nobody submits any more */
@@ -932,6 +977,7 @@ out_destroy:
     twilio_handoff_stop(s.handoff);
     server_alerts_stop(s.metrics.alerts); /* bounded: a send in progress is aborted */
     events_bus_free(s.bus);
+    auth_cache_free(s.auth);
     call_watch_free(s.watch); /* after the bus: nothing publishes to its tap any more */
     server_workers_close(&s);
     pthread_mutex_destroy(&s.lock);

@@ -2,7 +2,12 @@
 // their own agent, on another agent and on admin routes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWithFixture, cli } from './harness.mjs';
+import { startWithFixture, cli, sleep, fixture } from './harness.mjs';
+
+// The daemon trusts a verified credential for up to this long without reading the database
+// again (AUTH_CACHE_TTL_MS, src/server/auth_cache.h): a key revoked by another process (the
+// CLI) stops working within it. Changes through the daemon's own API clear the cache.
+const AUTH_CACHE_TTL_MS = 1000;
 
 test('every /v1 route needs valid credentials', async (t) => {
   const srv = await startWithFixture(t);
@@ -29,17 +34,47 @@ test('the scheme name is case-insensitive', async (t) => {
   assert.equal(r.status, 200);
 });
 
-test('a revoked key stops working at once; another key keeps working', async (t) => {
+test('a key revoked by the CLI stops working within the cache TTL; another key keeps working', async (t) => {
   const srv = await startWithFixture(t);
   const second = cli(srv.db, 'key', 'create', '--name', 'ops').trim();
   assert.match(second, /^sck_[0-9a-f]{64}$/);
+  // Verified (and cached) before the revocation.
+  assert.equal((await srv.request('GET', '/v1/agents', { token: second })).status, 200);
   assert.equal((await srv.request('GET', '/v1/agents', { token: second })).status, 200);
   cli(srv.db, 'key', 'revoke', 'ops');
+  // Every cached verification is older than the revocation, so after the TTL none is left.
+  await sleep(AUTH_CACHE_TTL_MS + 100);
   const r = await srv.request('GET', '/v1/agents', { token: second });
   assert.equal(r.status, 401);
   assert.equal(r.json.error.code, 'unauthorized');
+  // And it stays refused: a failed lookup is never cached as a success.
+  assert.equal((await srv.request('GET', '/v1/agents', { token: second })).status, 401);
   assert.equal((await srv.request('GET', '/v1/agents')).status, 200);
   assert.throws(() => cli(srv.db, 'key', 'revoke', 'ops')); // no live key of that name
+});
+
+test('an agent deleted through the API loses its token at once, even a cached one', async (t) => {
+  const srv = await startWithFixture(t);
+  const tok = srv.token('a2');
+  for (let i = 0; i < 3; i++) // verified and cached
+    assert.equal((await srv.request('GET', '/v1/agents/a2', { token: tok })).status, 200);
+  assert.equal((await srv.request('DELETE', '/v1/agents/a2')).status, 200);
+  const r = await srv.request('GET', '/v1/agents/a2', { token: tok });
+  assert.equal(r.status, 401, r.text);
+});
+
+test('an agent removed by a PUT /v1/config loses its token at once', async (t) => {
+  const srv = await startWithFixture(t);
+  const tok = srv.token('a3');
+  assert.equal((await srv.request('GET', '/v1/agents/a3', { token: tok })).status, 200);
+  const cfg = fixture();
+  cfg.agents = cfg.agents.filter((a) => a.id !== 'a3');
+  cfg.campaigns = cfg.campaigns.filter((c) => c.id !== 'solo');
+  for (const c of cfg.campaigns)
+    for (const rule of c.rules) rule.members = rule.members.filter((m) => m.agent !== 'a3');
+  const put = await srv.request('PUT', '/v1/config', { body: cfg });
+  assert.equal(put.status, 200, put.text);
+  assert.equal((await srv.request('GET', '/v1/agents/a3', { token: tok })).status, 401);
 });
 
 test('an agent token acts only on its own agent, its presence and status (its calls: agent_access)', async (t) => {

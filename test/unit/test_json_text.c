@@ -101,3 +101,58 @@ Test(json_text, unbalanced_is_refused)
     json_text_close_array(&t);
     cr_assert_null(json_text_take(&t));
 }
+
+Test(json_text, verbatim_value_is_spliced_as_it_is)
+{
+    json_text t;
+    json_text_init(&t);
+    json_text_open_object(&t);
+    json_text_key(&t, "a");
+    json_text_int(&t, 1);
+    json_text_key(&t, "trace");
+    json_text_verbatim(&t, "{\"x\":[1,\"y\"]}");
+    json_text_close_object(&t);
+    char *s = json_text_take(&t);
+    cr_assert_str_eq(s, "{\"a\":1,\"trace\":{\"x\":[1,\"y\"]}}");
+    free(s);
+}
+
+/* json_text_tree against jansson's own compact dump, on trees like the events' data. */
+static void tree_matches_jansson(json_t *v)
+{
+    json_text t;
+    json_text_init(&t);
+    json_text_tree(&t, v);
+    char *mine = json_text_take(&t);
+    char *theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    cr_assert_not_null(mine);
+    cr_assert_not_null(theirs);
+    cr_assert_str_eq(mine, theirs);
+    free(mine);
+    free(theirs);
+    json_decref(v);
+}
+
+Test(json_text, tree_is_byte_for_byte_jansson)
+{
+    tree_matches_jansson(json_pack("{s:s, s:I, s:o, s:b, s:b, s:[s, i, {}], s:{}, s:[]}", "call_id",
+                                   "0123abc", "time_ms", (json_int_t)1764115200123LL, "agent",
+                                   json_null(), "t", 1, "f", 0, "list", "x", -7, "empty", "arr"));
+    /* Keys and strings that need escaping, UTF-8, control characters, insertion order. */
+    json_t *o = json_object();
+    json_object_set_new(o, "z\"key\\", json_string("tab\there \x01 \x1f /slash"));
+    json_object_set_new(o, "a", json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e"));
+    json_object_set_new(o, "m", json_integer(-9223372036854775807LL - 1));
+    json_object_set_new(o, "nested", json_pack("{s:{s:[[],[{}]]}}", "b", "c"));
+    json_object_set_new(o, "real", json_real(0.1));
+    tree_matches_jansson(o);
+    tree_matches_jansson(json_string("top-level \n string"));
+    tree_matches_jansson(json_integer(42));
+    tree_matches_jansson(json_array());
+    json_text t;
+    json_text_init(&t);
+    json_text_tree(&t, NULL);
+    char *s = json_text_take(&t);
+    cr_assert_str_eq(s, "null");
+    free(s);
+}
