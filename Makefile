@@ -190,10 +190,12 @@ build-clang:
 
 # Every suite, then one closing line: "N passed, N failed".
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
-      $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(NODE_DEPS)
+      $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(BUILD)/test/race_tsan $(FUZZERS) $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
+	    "unit-tsan=$(TSAN_ENV) $(BUILD)/test/race_tsan" \
+	    "fuzz=sh scripts/fuzz.sh $(FUZZ_TEST_SECONDS) $(BUILD)/fuzz/crashes $(FUZZERS)" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \

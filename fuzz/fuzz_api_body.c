@@ -15,8 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The configuration the agent and campaign changes are applied to. */
-static const char base_config[] =
+/* The configuration the agent and campaign changes are applied to: two agents, and twelve
+ * campaigns so that "medicare" is campaigns[1] in the export (sorted by id) while
+ * campaigns[10] and [11] exist too (an error there must not be mistaken for one inside
+ * campaigns[1]). */
+static const char base_head[] =
     "{\"agents\": ["
     "{\"id\": \"maria\", \"name\": \"Maria\", \"max_concurrent\": 2, \"states\": [\"TX\"],"
     " \"categories\": [\"medicare\"], \"softphone\": {\"type\": \"client\", \"address\": "
@@ -28,29 +31,60 @@ static const char base_config[] =
     " \"queue\": {\"enabled\": true, \"max_size\": 5, \"max_wait_s\": 60},"
     " \"tracking_numbers\": [{\"number\": \"+18005550100\"}],"
     " \"rules\": [{\"id\": \"all\", \"name\": \"All\", \"mode\": \"weighted\","
-    " \"members\": [{\"agent\": \"maria\", \"weight\": 3}, {\"agent\": \"tom\"}]}]}]}";
-
-static const char *const content_types[] = {"application/json", "Application/JSON; charset=utf-8",
-                                            NULL, "text/plain"};
-static const char *const ids[] = {"maria", "medicare", "nobody", "12"};
+    " \"members\": [{\"agent\": \"maria\", \"weight\": 3}, {\"agent\": \"tom\"}]}]},"
+    "{\"id\": \"aca\", \"name\": \"ACA\", \"tracking_numbers\": [{\"number\": \"+18885550142\"}],"
+    " \"rules\": [{\"id\": \"aca-all\", \"name\": \"ACA\", \"mode\": \"priority\","
+    " \"members\": [{\"agent\": \"tom\"}]}]}";
 
 static config *base(void)
 {
     static config *cfg;
     config_json_error err;
-    if (!cfg && config_json_parse(base_config, strlen(base_config), &cfg, &err) != ERR_OK) {
+    char text[8192];
+    if (cfg)
+        return cfg;
+    /* Ten more small campaigns, "z10" to "z19", each with its tracking number and a rule. */
+    size_t n = (size_t)snprintf(text, sizeof text, "%s", base_head);
+    for (int i = 10; i < 20 && n < sizeof text; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              ", {\"id\": \"z%d\", \"name\": \"Z%d\", \"tracking_numbers\": "
+                              "[{\"number\": \"+1800555%04d\"}], \"rules\": [{\"id\": \"r%d\", "
+                              "\"name\": \"R\", \"mode\": \"priority\", \"members\": "
+                              "[{\"agent\": \"maria\"}]}]}",
+                              i, i, 200 + i, i);
+    if (n + 3 >= sizeof text) {
+        fprintf(stderr, "fuzz_api_body: base configuration too long\n");
+        abort();
+    }
+    snprintf(text + n, sizeof text - n, "]}");
+    if (config_json_parse(text, strlen(text), &cfg, &err) != ERR_OK) {
         fprintf(stderr, "fuzz_api_body: base configuration: %s: %s\n", err.path, err.message);
         abort();
     }
     return cfg;
 }
 
-/* A refusal is exactly one error reply {"error": {"code": ...}} with a 4xx or 5xx status. */
-static void check_refused(const http_req *rq)
+static const char *const content_types[] = {"application/json", "Application/JSON; charset=utf-8",
+                                            NULL, "text/plain"};
+static const char *const ids[] = {"maria", "medicare", "nobody", "12"};
+
+/* A refusal is exactly one error reply {"error": {"code": ...}} with a 4xx or 5xx status.
+ * With `path_field` (a change of agents or campaigns refused by the import parser) its
+ * field, when there is one, is a path in the element or in the document (it starts with one
+ * of their lower-case names), never a piece of a path. */
+static void check_refused(const http_req *rq, bool path_field)
 {
     FUZZ_CHECK(rq->reply && rq->status >= 400 && rq->status <= 599);
-    json_t *code = json_object_get(json_object_get(rq->reply, "error"), "code");
+    json_t *error = json_object_get(rq->reply, "error");
+    json_t *code = json_object_get(error, "code"), *field = json_object_get(error, "field");
     FUZZ_CHECK(json_is_string(code) && strcmp(json_string_value(code), rq->error_code) == 0);
+    FUZZ_CHECK(!field || json_is_null(field) || json_is_string(field));
+    if (path_field && json_is_string(field)) {
+        const char *f = json_string_value(field);
+        if (f[0] < 'a' || f[0] > 'z')
+            fprintf(stderr, "field %s\n", f);
+        FUZZ_CHECK(f[0] >= 'a' && f[0] <= 'z');
+    }
 }
 
 /* An accepted change: its configuration exports and imports back to the same export. */
@@ -101,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rq.content_type = content_types[flags & 3];
     rq.who.kind = flags & 16 ? STORE_PRINCIPAL_AGENT : STORE_PRINCIPAL_ADMIN;
     snprintf(rq.who.agent, sizeof rq.who.agent, "%s", flags & 32 ? "maria" : "tom");
-    bool ok = false;
+    bool ok = false, path_field = false;
     switch (endpoint) {
     case 0: /* POST /v1/agents */
     case 1: /* PATCH /v1/agents/{id}, an admin */
@@ -115,6 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(!ok || status == AGENT_ACTIVE || status == AGENT_PAUSED);
         } else if (e.body) {
             ok = apply(&rq, &e);
+            path_field = true;
         }
         json_decref(e.body);
         break;
@@ -129,8 +164,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: /* PATCH /v1/campaigns/{id} */ {
         api_element e = {"campaigns", "campaign", endpoint == 4 ? NULL : rq.params[0], NULL, ""};
         e.body = api_campaigns_parse(&rq, e.id);
-        if (e.body)
+        if (e.body) {
             ok = apply(&rq, &e);
+            path_field = true;
+        }
         json_decref(e.body);
         break;
     }
@@ -164,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ok)
         FUZZ_CHECK(!rq.reply && !rq.text);
     else
-        check_refused(&rq);
+        check_refused(&rq, path_field);
     json_decref(rq.reply);
     free(rq.text);
     free(body);
