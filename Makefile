@@ -1,5 +1,5 @@
 # SureConnect build. GNU make; libraries found through pkg-config.
-# Targets: deps all run demo test bench clean areacodes format vendor
+# Targets: deps all run demo test fuzz bench clean areacodes format vendor
 
 CC      ?= cc
 PKGS    := jansson sqlite3 libcrypto libmicrohttpd libcurl
@@ -34,7 +34,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps vendor run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-e2e-tsan \
-        test-browser test-load build-clang bench clean areacodes format
+        test-browser test-load test-fuzz test-tsan build-clang fuzz bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -81,15 +81,57 @@ $(BUILD)/tsan/sureconnect: $(TSAN_OBJ) $(BUILD)/tsan/$(MAIN_SRC:.c=.o)
 test-e2e-tsan: $(BUILD)/tsan/sureconnect $(NODE_DEPS)
 	$(TSAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/tsan/sureconnect) $(E2E_TSAN)
 
-$(BUILD)/test/unit_tests: $(UNIT_SRC) $(LIB_OBJ) $(wildcard test/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(LIB_OBJ) \
-	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+# The unit tests' concurrency scenarios live in test/race/ (plain C), shared with the
+# ThreadSanitizer driver below.
+RACE_SCEN := test/race/race_scenarios.c
+RACE_HDR  := $(wildcard test/race/*.h)
 
-$(BUILD)/test/unit_tests_san: $(UNIT_SRC) $(SAN_OBJ) $(wildcard test/unit/*.h)
+$(BUILD)/test/unit_tests: $(UNIT_SRC) $(RACE_SCEN) $(LIB_OBJ) $(wildcard test/unit/*.h) $(RACE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(SAN_OBJ) \
-	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+	$(CC) $(CFLAGS) -Itest $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) $(RACE_SCEN) \
+	    $(LIB_OBJ) $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+
+$(BUILD)/test/unit_tests_san: $(UNIT_SRC) $(RACE_SCEN) $(SAN_OBJ) $(wildcard test/unit/*.h) $(RACE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -Itest $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(UNIT_SRC) \
+	    $(RACE_SCEN) $(SAN_OBJ) $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
+
+# Fuzz targets (fuzz/, docs/FUZZING.md): libFuzzer, always clang, with ASan + UBSan. The
+# library is built once more with coverage instrumentation for them.
+FUZZ_CC      := clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRC     := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZERS      := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 4
+.SECONDARY: $(FUZZ_OBJ)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_input.h $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+# Each target for FUZZ_SECONDS from a copy of its seed corpus (fuzz/corpus/NAME/); new inputs
+# stay in the temporary copy, a crash's input is kept in $(BUILD)/fuzz/crashes/.
+fuzz: $(FUZZERS)
+	sh scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD)/fuzz/crashes $(FUZZERS)
+
+test-fuzz: $(FUZZERS)
+	sh scripts/fuzz.sh $(FUZZ_TEST_SECONDS) $(BUILD)/fuzz/crashes $(FUZZERS)
+
+# The unit tests' race scenarios (test/race/) in a plain C driver built with ThreadSanitizer
+# (Criterion itself does not run under TSan). A race stops it with exit code 66.
+$(BUILD)/test/race_tsan: test/race/race_tsan.c $(RACE_SCEN) $(RACE_HDR) test/unit/claim_sampler.h \
+    $(TSAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSAN) -Itest -o $@ test/race/race_tsan.c $(RACE_SCEN) $(TSAN_OBJ) $(LDLIBS)
+
+test-tsan: $(BUILD)/test/race_tsan
+	$(TSAN_ENV) $(BUILD)/test/race_tsan
 
 # CLI tests: a Criterion binary that runs the real program.
 $(BUILD)/test/cli_tests: $(CLI_SRC) $(PROGRAM)
@@ -162,10 +204,12 @@ build-clang:
 
 # Every suite, then one closing line: "N passed, N failed".
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
-      $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(NODE_DEPS)
+      $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(BUILD)/test/race_tsan $(FUZZERS) $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
+	    "unit-tsan=$(TSAN_ENV) $(BUILD)/test/race_tsan" \
+	    "fuzz=sh scripts/fuzz.sh $(FUZZ_TEST_SECONDS) $(BUILD)/fuzz/crashes $(FUZZERS)" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \

@@ -139,10 +139,16 @@ static phone_status nanp(const char *d, phone_number *out)
     return out->status = PHONE_OK;
 }
 
-/* Fills out for an international number whose digits after '+' are d[0..n-1] (n counts
- * digits that did not fit in d). */
+/* Fills out for an international number whose digits after '+' (or 011) are d[0..n-1]
+ * (n counts digits that did not fit in d). Twilio's hidden caller IDs are hidden however
+ * they are written: "+266696687" and "011 266696687" alike. Otherwise the second would come
+ * out as the number +266696687, which normalised again (a stored number is, when its call is
+ * routed again) would be anonymous: the same caller two ways. */
 static phone_status international(const char *d, size_t n, phone_number *out)
 {
+    for (size_t i = 0; i < sizeof twilio_hidden / sizeof twilio_hidden[0]; i++)
+        if (strcmp(d, twilio_hidden[i].digits) == 0)
+            return out->status = twilio_hidden[i].status;
     if (n == 0)
         return out->status = PHONE_TOO_SHORT; /* "011" alone */
     if (d[0] == '0')
@@ -211,12 +217,8 @@ phone_status phone_normalize(const char *in, phone_number *out)
     if (n == 0)
         return out->status = PHONE_INVALID;
 
-    if (plus) {
-        for (size_t i = 0; i < sizeof twilio_hidden / sizeof twilio_hidden[0]; i++)
-            if (strcmp(d, twilio_hidden[i].digits) == 0)
-                return out->status = twilio_hidden[i].status;
+    if (plus)
         return international(d, n, out);
-    }
     if (n >= 3 && d[0] == '0' && d[1] == '1' && d[2] == '1') /* 011: dialled abroad */
         return international(d + 3, n - 3, out);
     if (n < 10)

@@ -17,6 +17,16 @@ void api_agents_delete(http_req *rq);
 void api_agents_presence_set(http_req *rq);
 void api_agents_presence_clear(http_req *rq);
 
+/* The reading of the agents' request bodies, apart from the store (the handlers call them,
+ * and so do the fuzz targets of fuzz/). On failure each sets the error reply.
+ * api_agents_parse: the body of POST /v1/agents (id NULL) or PATCH /v1/agents/{id} (an
+ * admin's: the id cannot change); returns a new reference, or NULL.
+ * api_agents_self_parse: an agent token's PATCH body (only "status", active or paused).
+ * api_agents_presence_parse: POST /v1/agents/{id}/presence ({"expires_s"}, default 60). */
+json_t *api_agents_parse(http_req *rq, const char *id);
+bool api_agents_self_parse(http_req *rq, const json_t *body, int *status);
+bool api_agents_presence_parse(http_req *rq, long long *expires_s);
+
 /* api_campaigns.c: /v1/campaigns and /v1/campaigns/{id} (numbers and rules inside). */
 void api_campaigns_list(http_req *rq);
 void api_campaigns_create(http_req *rq);
@@ -24,9 +34,17 @@ void api_campaigns_get(http_req *rq);
 void api_campaigns_update(http_req *rq);
 void api_campaigns_delete(http_req *rq);
 
+/* The body of POST /v1/campaigns (id NULL) or PATCH /v1/campaigns/{id} (the id cannot
+ * change), apart from the store: a new reference, or NULL with the error reply set. */
+json_t *api_campaigns_parse(http_req *rq, const char *id);
+
 /* api_config.c: GET and PUT /v1/config. */
 void api_config_get(http_req *rq);
 void api_config_put(http_req *rq);
+
+/* The body of PUT /v1/config, read and validated as an import is (no store): true with *out
+ * a new configuration (caller frees with config_free()), or false with the reply set. */
+bool api_config_parse(http_req *rq, config **out);
 
 /* Turns a config_json validation failure into a reply: type, missing and unknown fields
  * are 400, everything else 422; `strip` is a path prefix removed from the field. */
@@ -43,6 +61,12 @@ typedef bool (*api_config_edit_fn)(http_req *rq, const config *cur, json_t *doc,
  * change was committed (no reply set), false when a reply was set. */
 bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
                      bool conflict);
+
+/* The part of api_config_edit() that needs no store: dumps `cur`, lets `edit` change the
+ * document and validates the result. True with *next the new configuration (caller frees
+ * with config_free()), or false with the reply set and *next NULL. */
+bool api_config_apply(http_req *rq, const config *cur, api_config_edit_fn edit, void *arg,
+                      const char *strip, bool conflict, config **next);
 
 /* Tells the event streams (and the queue dispatcher: rules or limits may have freed an agent
  * for a waiting caller) that the configuration changed: a config.updated event. */
@@ -73,6 +97,29 @@ struct callflow_outcome;
  * "route" log line; `us` is the time it took. */
 void api_calls_record_decision(http_req *rq, const struct callflow_outcome *o, long long us);
 
+/* The body of POST /v1/calls, read and checked; the strings point into `body`. */
+typedef struct {
+    json_t *body; /* owned: the caller decrefs it */
+    const char *to, *from, *category, *external_id;
+} api_call_request;
+
+/* The body of POST /v1/callbacks/{id}/complete with the id of the path, read and checked. */
+typedef struct {
+    json_t *body; /* owned: the caller decrefs it */
+    long long id;
+    const char *agent, *note;
+} api_callback_request;
+
+/* The reading of these requests, apart from the store so that the fuzz targets (fuzz/) run
+ * exactly what the handlers run. Each returns true with *out filled, or false with the error
+ * reply set and nothing to free. */
+bool api_calls_create_parse(http_req *rq, api_call_request *out);
+bool api_calls_callback_parse(http_req *rq, api_callback_request *out);
+
+/* The body of POST /v1/calls/{id}/answered, /no-answer and /ended: none, or an empty JSON
+ * object. False with the error reply set otherwise. */
+bool api_calls_action_parse(http_req *rq);
+
 void api_calls_create(http_req *rq);
 void api_calls_answered(http_req *rq);
 void api_calls_no_answer(http_req *rq);
@@ -97,6 +144,12 @@ void api_twilio_answered(http_req *rq);
 void api_twilio_wait(http_req *rq);
 void api_twilio_queue(http_req *rq);
 void api_twilio_connect(http_req *rq);
+
+/* What every webhook checks before it reads the store (shared with fuzz/): the adapter is
+ * configured, the body is a form, X-Twilio-Signature signs the public URL of the path and the
+ * form, and each field of the NULL-terminated `required` list is present, non-empty and
+ * printable (at most 256 bytes). False with the error reply set otherwise. */
+bool api_twilio_check(http_req *rq, const char *const *required);
 
 /* api_queues.c: GET /v1/queues and GET /v1/queues/{campaign}. */
 void api_queues_list(http_req *rq);

@@ -99,12 +99,53 @@ void api_agents_get(http_req *rq)
     agents_reply_one(rq, 200, rq->params[0], NULL);
 }
 
-/* ---- create ---------------------------------------------------------------------------- */
+/* ---- create and update ----------------------------------------------------------------- */
+
+json_t *api_agents_parse(http_req *rq, const char *id)
+{
+    json_t *body = http_body_object(rq, false, agents_fields);
+    if (!body || !id || rq->who.kind == STORE_PRINCIPAL_AGENT)
+        return body;
+    json_t *v = json_object_get(body, "id");
+    if (v && !(json_is_string(v) && strcmp(json_string_value(v), id) == 0)) {
+        http_error(rq, 422, "invalid_input", "id", "an agent's id cannot be changed");
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+bool api_agents_self_parse(http_req *rq, const json_t *body, int *status)
+{
+    const char *value = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v)
+    {
+        if (strcmp(key, "status") != 0) {
+            http_error(rq, 403, "forbidden", key, "an agent token may change only the status");
+            return false;
+        }
+    }
+    if (!http_field_str(rq, body, "status", true, false, &value))
+        return false;
+    int s = config_status_parse(value);
+    if (s != AGENT_ACTIVE && s != AGENT_PAUSED) {
+        if (s == AGENT_DEACTIVATED)
+            http_error(rq, 403, "forbidden", "status",
+                       "an agent token may set only active or paused");
+        else
+            http_error(rq, 422, "invalid_input", "status", "must be active or paused");
+        return false;
+    }
+    *status = s;
+    return true;
+}
 
 void api_agents_create(http_req *rq)
 {
     api_element e = {"agents", "agent", NULL, NULL, ""};
-    e.body = http_body_object(rq, false, agents_fields);
+    e.body = api_agents_parse(rq, NULL);
     if (!e.body)
         return;
     /* e.strip is filled by the edit, before validation reads it. */
@@ -114,32 +155,12 @@ void api_agents_create(http_req *rq)
     json_decref(e.body);
 }
 
-/* ---- update ---------------------------------------------------------------------------- */
-
 /* An agent token may only switch its own agent between active and paused. */
 static void agents_update_self(http_req *rq, json_t *body)
 {
-    const char *status = NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-    {
-        if (strcmp(key, "status") != 0) {
-            http_error(rq, 403, "forbidden", key, "an agent token may change only the status");
-            return;
-        }
-    }
-    if (!http_field_str(rq, body, "status", true, false, &status))
+    int s;
+    if (!api_agents_self_parse(rq, body, &s))
         return;
-    int s = config_status_parse(status);
-    if (s != AGENT_ACTIVE && s != AGENT_PAUSED) {
-        if (s == AGENT_DEACTIVATED)
-            http_error(rq, 403, "forbidden", "status",
-                       "an agent token may set only active or paused");
-        else
-            http_error(rq, 422, "invalid_input", "status", "must be active or paused");
-        return;
-    }
     int rc = store_agent_set(rq->st, rq->params[0], s, 0, rq->now_ms);
     if (rc < 0) {
         http_store_error(rq, rc, "the agent", "id");
@@ -151,21 +172,13 @@ static void agents_update_self(http_req *rq, json_t *body)
 void api_agents_update(http_req *rq)
 {
     api_element a = {"agents", "agent", rq->params[0], NULL, ""};
-    a.body = http_body_object(rq, false, agents_fields);
+    a.body = api_agents_parse(rq, a.id);
     if (!a.body)
         return;
-    if (rq->who.kind == STORE_PRINCIPAL_AGENT) {
+    if (rq->who.kind == STORE_PRINCIPAL_AGENT)
         agents_update_self(rq, a.body);
-        goto out_free;
-    }
-    json_t *id = json_object_get(a.body, "id");
-    if (id && !(json_is_string(id) && strcmp(json_string_value(id), a.id) == 0)) {
-        http_error(rq, 422, "invalid_input", "id", "an agent's id cannot be changed");
-        goto out_free;
-    }
-    if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
+    else if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
         agents_reply_one(rq, 200, a.id, "agent.updated");
-out_free:
     json_decref(a.body);
 }
 
@@ -217,21 +230,28 @@ void api_agents_delete(http_req *rq)
 
 /* ---- presence -------------------------------------------------------------------------- */
 
-void api_agents_presence_set(http_req *rq)
+bool api_agents_presence_parse(http_req *rq, long long *expires_s)
 {
     static const char *const fields[] = {"expires_s", NULL};
-    long long expires = AGENTS_PRESENCE_DEFAULT_S;
+    *expires_s = AGENTS_PRESENCE_DEFAULT_S;
     json_t *body = http_body_object(rq, true, fields);
     if (!body)
-        return;
-    if (http_field_int(rq, body, "expires_s", false, 1, AGENTS_PRESENCE_MAX_S, &expires)) {
-        int rc = store_agent_register(rq->st, rq->params[0], rq->now_ms + expires * 1000);
-        if (rc < 0)
-            http_store_error(rq, rc, "the agent", "id");
-        else
-            agents_reply_one(rq, 200, rq->params[0], "agent.presence");
-    }
+        return false;
+    bool ok = http_field_int(rq, body, "expires_s", false, 1, AGENTS_PRESENCE_MAX_S, expires_s);
     json_decref(body);
+    return ok;
+}
+
+void api_agents_presence_set(http_req *rq)
+{
+    long long expires;
+    if (!api_agents_presence_parse(rq, &expires))
+        return;
+    int rc = store_agent_register(rq->st, rq->params[0], rq->now_ms + expires * 1000);
+    if (rc < 0)
+        http_store_error(rq, rc, "the agent", "id");
+    else
+        agents_reply_one(rq, 200, rq->params[0], "agent.presence");
 }
 
 void api_agents_presence_clear(http_req *rq)

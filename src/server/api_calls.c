@@ -177,41 +177,56 @@ static void calls_busy(http_req *rq)
     http_error(rq, 503, "overloaded", NULL, "too many calls are waiting to be recorded; retry");
 }
 
-void api_calls_create(http_req *rq)
+bool api_calls_create_parse(http_req *rq, api_call_request *out)
 {
     static const char *const fields[] = {"to", "from", "category", "external_id", NULL};
-    const char *to = NULL, *from = NULL, *category = NULL, *external_id = NULL;
     phone_number ph;
-    callflow_outcome out;
-    json_t *body = http_body_object(rq, false, fields);
-    if (!body)
-        return;
-    if (!http_field_str(rq, body, "to", true, false, &to) ||
-        !http_field_str(rq, body, "from", true, true, &from) ||
-        !http_field_str(rq, body, "category", false, true, &category) ||
-        !http_field_str(rq, body, "external_id", false, true, &external_id))
+    memset(out, 0, sizeof *out);
+    out->body = http_body_object(rq, false, fields);
+    if (!out->body)
+        return false;
+    if (!http_field_str(rq, out->body, "to", true, false, &out->to) ||
+        !http_field_str(rq, out->body, "from", true, true, &out->from) ||
+        !http_field_str(rq, out->body, "category", false, true, &out->category) ||
+        !http_field_str(rq, out->body, "external_id", false, true, &out->external_id))
         goto out_free_body;
-    phone_status ps = phone_normalize(to, &ph);
+    phone_status ps = phone_normalize(out->to, &ph);
     if (ps != PHONE_OK && ps != PHONE_NOT_NANP) {
         http_error(rq, 422, "invalid_phone_number", "to", "not a phone number (%s)",
                    phone_status_name(ps));
         goto out_free_body;
     }
-    if (from && from[0] && !http_printable(from, CALLS_FROM_MAX)) {
+    if (out->from && out->from[0] && !http_printable(out->from, CALLS_FROM_MAX)) {
         http_error(rq, 422, "invalid_input", "from",
                    "must be a caller ID of at most %d printable characters", CALLS_FROM_MAX);
         goto out_free_body;
     }
-    if (category && !config_valid_category(category)) {
+    if (out->category && !config_valid_category(out->category)) {
         http_error(rq, 422, "invalid_input", "category",
                    "must be a category slug (1-31 of a-z, 0-9 and _)");
         goto out_free_body;
     }
-    if (external_id && external_id[0] && !http_printable(external_id, CONFIG_ID_MAX * 2 - 1)) {
+    if (out->external_id && out->external_id[0] &&
+        !http_printable(out->external_id, CONFIG_ID_MAX * 2 - 1)) {
         http_error(rq, 422, "invalid_input", "external_id",
                    "must be at most %d printable characters", CONFIG_ID_MAX * 2 - 1);
         goto out_free_body;
     }
+    return true;
+out_free_body:
+    json_decref(out->body);
+    memset(out, 0, sizeof *out);
+    return false;
+}
+
+void api_calls_create(http_req *rq)
+{
+    api_call_request req;
+    callflow_outcome out;
+    if (!api_calls_create_parse(rq, &req))
+        return;
+    const char *to = req.to, *from = req.from, *category = req.category;
+    const char *external_id = req.external_id;
     router_call call = {to, from, category, NULL, 0};
     route_writer_view view;
     callflow_outcome_init(&out);
@@ -237,17 +252,21 @@ void api_calls_create(http_req *rq)
     else
         calls_reply_decision(rq, 201, &out, &view, us);
     callflow_outcome_free(&out);
-out_free_body:
+    json_decref(req.body);
+}
+
+bool api_calls_action_parse(http_req *rq)
+{
+    json_t *body = http_body_object(rq, true, (const char *const[]){NULL});
     json_decref(body);
+    return body != NULL;
 }
 
 void api_calls_no_answer(http_req *rq)
 {
     callflow_outcome out;
-    json_t *body = http_body_object(rq, true, (const char *const[]){NULL});
-    if (!body)
+    if (!api_calls_action_parse(rq))
         return;
-    json_decref(body);
     callflow_outcome_init(&out);
     int64_t t0 = http_mono_us();
     int rc = callflow_no_answer(rq->st, rq->params[0], rq->now_ms, rq->rng, &out);
@@ -344,10 +363,8 @@ static void calls_reply_row(http_req *rq, const char *id, bool with_trace, const
 
 void api_calls_answered(http_req *rq)
 {
-    json_t *body = http_body_object(rq, true, (const char *const[]){NULL});
-    if (!body)
+    if (!api_calls_action_parse(rq))
         return;
-    json_decref(body);
     int rc = store_call_answer(rq->st, rq->params[0], rq->now_ms);
     if (rc == ERR_CONFLICT)
         http_error(rq, 409, "call_not_ringing", "id", "only a ringing call can be answered");
@@ -359,10 +376,8 @@ void api_calls_answered(http_req *rq)
 
 void api_calls_ended(http_req *rq)
 {
-    json_t *body = http_body_object(rq, true, (const char *const[]){NULL});
-    if (!body)
+    if (!api_calls_action_parse(rq))
         return;
-    json_decref(body);
     /* Through the writer the call comes back as the end left it, read in its transaction. */
     store_call row;
     memset(&row, 0, sizeof row);
@@ -595,32 +610,46 @@ out_free:
     config_free(cfg);
 }
 
-void api_calls_callback_complete(http_req *rq)
+bool api_calls_callback_parse(http_req *rq, api_callback_request *out)
 {
     static const char *const fields[] = {"agent", "note", NULL};
-    const char *agent = NULL, *note = NULL;
-    store_callback cb;
     char *end;
-    long long id = strtoll(rq->params[0], &end, 10);
-    if (*end || end == rq->params[0] || id <= 0) {
+    memset(out, 0, sizeof *out);
+    out->id = strtoll(rq->params[0], &end, 10);
+    if (*end || end == rq->params[0] || out->id <= 0) {
         http_error(rq, 404, "not_found", "id", "callback \"%.32s\" does not exist", rq->params[0]);
-        return;
+        return false;
     }
-    json_t *body = http_body_object(rq, false, fields);
-    if (!body)
-        return;
-    if (!http_field_str(rq, body, "agent", true, false, &agent) ||
-        !http_field_str(rq, body, "note", false, true, &note))
+    out->body = http_body_object(rq, false, fields);
+    if (!out->body)
+        return false;
+    if (!http_field_str(rq, out->body, "agent", true, false, &out->agent) ||
+        !http_field_str(rq, out->body, "note", false, true, &out->note))
         goto out_free;
-    if (rq->who.kind == STORE_PRINCIPAL_AGENT && strcmp(agent, rq->who.agent) != 0) {
+    if (rq->who.kind == STORE_PRINCIPAL_AGENT && strcmp(out->agent, rq->who.agent) != 0) {
         http_error(rq, 403, "forbidden", "agent",
                    "an agent token may complete callbacks only as its own agent");
         goto out_free;
     }
-    if (note && strlen(note) > 2000) {
+    if (out->note && strlen(out->note) > 2000) {
         http_error(rq, 422, "invalid_input", "note", "must be at most 2000 bytes");
         goto out_free;
     }
+    return true;
+out_free:
+    json_decref(out->body);
+    memset(out, 0, sizeof *out);
+    return false;
+}
+
+void api_calls_callback_complete(http_req *rq)
+{
+    api_callback_request req;
+    store_callback cb;
+    if (!api_calls_callback_parse(rq, &req))
+        return;
+    long long id = req.id;
+    const char *agent = req.agent, *note = req.note;
     int rc = store_callback_complete(rq->st, id, agent, note, rq->now_ms);
     if (rc == ERR_INVALID)
         http_error(rq, 422, "invalid_input", "agent", "agent \"%.64s\" does not exist", agent);
@@ -638,6 +667,5 @@ void api_calls_callback_complete(http_req *rq)
                        rq->now_ms);
         http_reply(rq, 200, calls_callback_json(&cb));
     }
-out_free:
-    json_decref(body);
+    json_decref(req.body);
 }

@@ -56,10 +56,24 @@ void api_campaigns_get(http_req *rq)
     campaigns_reply(rq, 200, rq->params[0]);
 }
 
+json_t *api_campaigns_parse(http_req *rq, const char *id)
+{
+    json_t *body = http_body_object(rq, false, campaigns_fields);
+    if (!body || !id)
+        return body;
+    json_t *v = json_object_get(body, "id");
+    if (v && !(json_is_string(v) && strcmp(json_string_value(v), id) == 0)) {
+        http_error(rq, 422, "invalid_input", "id", "a campaign's id cannot be changed");
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 void api_campaigns_create(http_req *rq)
 {
     api_element e = {"campaigns", "campaign", NULL, NULL, ""};
-    e.body = http_body_object(rq, false, campaigns_fields);
+    e.body = api_campaigns_parse(rq, NULL);
     if (!e.body)
         return;
     if (api_config_edit(rq, api_config_element_edit, &e, e.strip, false))
@@ -70,13 +84,10 @@ void api_campaigns_create(http_req *rq)
 void api_campaigns_update(http_req *rq)
 {
     api_element a = {"campaigns", "campaign", rq->params[0], NULL, ""};
-    a.body = http_body_object(rq, false, campaigns_fields);
+    a.body = api_campaigns_parse(rq, a.id);
     if (!a.body)
         return;
-    json_t *id = json_object_get(a.body, "id");
-    if (id && !(json_is_string(id) && strcmp(json_string_value(id), a.id) == 0))
-        http_error(rq, 422, "invalid_input", "id", "a campaign's id cannot be changed");
-    else if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
+    if (api_config_edit(rq, api_config_element_edit, &a, a.strip, false))
         campaigns_reply(rq, 200, a.id);
     json_decref(a.body);
 }

@@ -48,19 +48,26 @@ void api_config_get(http_req *rq)
     config_free(cfg);
 }
 
-void api_config_put(http_req *rq)
+bool api_config_parse(http_req *rq, config **out)
 {
     config_json_error jerr;
-    config *cfg = NULL;
+    *out = NULL;
     json_t *root = http_body_object(rq, false, NULL);
     if (!root)
-        return;
-    int rc = config_json_from_value(root, &cfg, &jerr);
-    if (rc != ERR_OK) {
+        return false;
+    int rc = config_json_from_value(root, out, &jerr);
+    if (rc != ERR_OK)
         api_config_error(rq, jerr.path, jerr.message[0] ? jerr.message : errors_str(rc), NULL);
-        goto out_free_root;
-    }
-    rc = store_config_replace(rq->st, cfg, NULL, 0);
+    json_decref(root);
+    return rc == ERR_OK;
+}
+
+void api_config_put(http_req *rq)
+{
+    config *cfg = NULL;
+    if (!api_config_parse(rq, &cfg))
+        return;
+    int rc = store_config_replace(rq->st, cfg, NULL, 0);
     if (rc < 0) {
         http_store_error(rq, rc, "the configuration", NULL);
         goto out_free_config;
@@ -69,16 +76,37 @@ void api_config_put(http_req *rq)
     http_reply(rq, 200, config_json_dump(cfg));
 out_free_config:
     config_free(cfg);
-out_free_root:
-    json_decref(root);
+}
+
+bool api_config_apply(http_req *rq, const config *cur, api_config_edit_fn edit, void *arg,
+                      const char *strip, bool conflict, config **next)
+{
+    config_json_error jerr;
+    *next = NULL;
+    json_t *doc = config_json_dump(cur);
+    if (!doc) {
+        http_reply(rq, 500, NULL);
+        return false;
+    }
+    if (!edit(rq, cur, doc, arg))
+        goto out_free;
+    int rc = config_json_from_value(doc, next, &jerr);
+    if (rc != ERR_OK) {
+        if (conflict)
+            http_error(rq, 409, "conflict", jerr.path[0] ? jerr.path : NULL,
+                       "the rest of the configuration does not allow this: %s", jerr.message);
+        else
+            api_config_error(rq, jerr.path, jerr.message[0] ? jerr.message : errors_str(rc), strip);
+    }
+out_free:
+    json_decref(doc);
+    return *next != NULL;
 }
 
 bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const char *strip,
                      bool conflict)
 {
-    config_json_error jerr;
     config *cur = NULL, *next = NULL;
-    json_t *doc = NULL;
     bool ok = false;
     int rc = store_begin(rq->st);
     if (rc < 0) {
@@ -89,21 +117,8 @@ bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const cha
         http_store_error(rq, rc, "the configuration", NULL);
         goto out_rollback;
     }
-    if (!(doc = config_json_dump(cur))) {
-        http_reply(rq, 500, NULL);
+    if (!api_config_apply(rq, cur, edit, arg, strip, conflict, &next))
         goto out_rollback;
-    }
-    if (!edit(rq, cur, doc, arg))
-        goto out_rollback;
-    rc = config_json_from_value(doc, &next, &jerr);
-    if (rc != ERR_OK) {
-        if (conflict)
-            http_error(rq, 409, "conflict", jerr.path[0] ? jerr.path : NULL,
-                       "the rest of the configuration does not allow this: %s", jerr.message);
-        else
-            api_config_error(rq, jerr.path, jerr.message[0] ? jerr.message : errors_str(rc), strip);
-        goto out_rollback;
-    }
     if ((rc = store_config_replace(rq->st, next, NULL, 0)) < 0) {
         http_store_error(rq, rc, "the configuration", NULL);
         goto out_rollback;
@@ -118,7 +133,6 @@ bool api_config_edit(http_req *rq, api_config_edit_fn edit, void *arg, const cha
 out_rollback:
     store_rollback(rq->st);
 out_free:
-    json_decref(doc);
     config_free(next);
     config_free(cur);
     return ok;

@@ -76,13 +76,24 @@ static const char *twilio_field(http_req *rq, const char *name)
     return v;
 }
 
-/* Loads call {id} of the path and checks that the request's CallSid is its external id;
- * sets a 404 reply and returns false otherwise. */
+bool api_twilio_check(http_req *rq, const char *const *required)
+{
+    if (!twilio_accept(rq))
+        return false;
+    for (const char *const *f = required; *f; f++)
+        if (!twilio_field(rq, *f))
+            return false;
+    return true;
+}
+
+/* The fields every webhook about a call of the path needs. */
+static const char *const twilio_call_fields[] = {"CallSid", NULL};
+
+/* Loads call {id} of the path and checks that the request's CallSid (already checked by
+ * api_twilio_check) is its external id; sets a 404 reply and returns false otherwise. */
 static bool twilio_call_of_path(http_req *rq, store_call *row)
 {
-    const char *sid = twilio_field(rq, "CallSid");
-    if (!sid)
-        return false;
+    const char *sid = http_form_get(rq, "CallSid");
     int rc = store_call_get(rq->st, rq->params[0], row);
     if (rc == ERR_OK && strcmp(row->external_id, sid) == 0)
         return true;
@@ -231,9 +242,10 @@ void api_twilio_voice(http_req *rq)
 {
     const char *sid, *from, *to;
     store_call row;
-    if (!twilio_accept(rq) || !(sid = twilio_field(rq, "CallSid")) ||
-        !(to = twilio_field(rq, "To")))
+    if (!api_twilio_check(rq, (const char *const[]){"CallSid", "To", NULL}))
         return;
+    sid = http_form_get(rq, "CallSid");
+    to = http_form_get(rq, "To");
     from = http_form_get(rq, "From");
     /* A retried webhook: the call is already recorded, answer from its state. */
     if (store_call_find_external(rq->st, sid, &row) == ERR_OK) {
@@ -281,7 +293,7 @@ void api_twilio_dial(http_req *rq)
 {
     store_call row;
     const char *status;
-    if (!twilio_accept(rq) || !twilio_call_of_path(rq, &row))
+    if (!api_twilio_check(rq, twilio_call_fields) || !twilio_call_of_path(rq, &row))
         return;
     status = http_form_get(rq, "DialCallStatus");
     if (!status || !status[0]) {
@@ -322,7 +334,7 @@ void api_twilio_dial(http_req *rq)
 void api_twilio_answered(http_req *rq)
 {
     store_call row;
-    if (!twilio_accept(rq) || !twilio_call_of_path(rq, &row))
+    if (!api_twilio_check(rq, twilio_call_fields) || !twilio_call_of_path(rq, &row))
         return;
     int rc = store_call_answer(rq->st, row.id, rq->now_ms);
     if (rc == 1) {
@@ -340,7 +352,7 @@ void api_twilio_answered(http_req *rq)
 void api_twilio_connect(http_req *rq)
 {
     store_call row;
-    if (!twilio_accept(rq) || !twilio_call_of_path(rq, &row))
+    if (!api_twilio_check(rq, twilio_call_fields) || !twilio_call_of_path(rq, &row))
         return;
     twilio_reply_state(rq, &row);
     store_call_clear(&row);
@@ -351,7 +363,7 @@ void api_twilio_wait(http_req *rq)
     store_call row;
     long long position = 0, wait_s = 0;
     char say[256];
-    if (!twilio_accept(rq) || !twilio_call_of_path(rq, &row))
+    if (!api_twilio_check(rq, twilio_call_fields) || !twilio_call_of_path(rq, &row))
         return;
     twiml t;
     twiml_begin(&t);
@@ -386,7 +398,7 @@ void api_twilio_queue(http_req *rq)
 {
     store_call row, left;
     long long callback_id = 0;
-    if (!twilio_accept(rq) || !twilio_call_of_path(rq, &row))
+    if (!api_twilio_check(rq, twilio_call_fields) || !twilio_call_of_path(rq, &row))
         return;
     const char *result = http_form_get(rq, "QueueResult");
     int rc = ERR_OK;
@@ -415,9 +427,10 @@ void api_twilio_status(http_req *rq)
                                        "no-answer", "canceled", NULL};
     const char *sid, *status;
     store_call row;
-    if (!twilio_accept(rq) || !(sid = twilio_field(rq, "CallSid")) ||
-        !(status = twilio_field(rq, "CallStatus")))
+    if (!api_twilio_check(rq, (const char *const[]){"CallSid", "CallStatus", NULL}))
         return;
+    sid = http_form_get(rq, "CallSid");
+    status = http_form_get(rq, "CallStatus");
     bool ended = false;
     for (int i = 0; over[i]; i++)
         ended |= strcmp(status, over[i]) == 0;

@@ -25,6 +25,7 @@
 #include "auth_cache.h"
 #include "call_watch.h"
 #include "events.h"
+#include "form_body.h"
 #include "http_util.h"
 #include "queue_dispatcher.h"
 #include "route_writer.h"
@@ -151,9 +152,7 @@ typedef struct {
     http_wait wait;     /* a long poll's deadline and reference status, between passes */
     int wake;           /* why the long poll was last resumed (call_watch_reason) */
     unsigned long long watch_ticket; /* its call_watch registration while suspended; 0 none */
-    http_form_field *form;           /* a form body's fields (names and values owned) */
-    size_t n_form, cap_form;
-    bool form_bad;
+    form_body form;                  /* a form body's fields */
 } server_conn;
 
 /* ---- per-thread store ---------------------------------------------------------------- */
@@ -562,8 +561,6 @@ static void server_take_body(server_conn *sc, const char *data, size_t n)
 
 /* ---- form bodies ------------------------------------------------------------------- */
 
-#define SERVER_FORM_FIELDS_MAX 256
-
 /* libmicrohttpd's form parser calls this per piece of a field: a new field when off is 0,
  * else more of the value of the field before. */
 static enum MHD_Result server_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -576,76 +573,22 @@ static enum MHD_Result server_form_field(void *cls, enum MHD_ValueKind kind, con
     (void)filename;
     (void)content_type;
     (void)transfer_encoding;
-    if (off == 0) {
-        if (sc->n_form >= SERVER_FORM_FIELDS_MAX) {
-            sc->form_bad = true;
-            return MHD_NO;
-        }
-        if (sc->n_form == sc->cap_form) {
-            size_t cap = sc->cap_form ? sc->cap_form * 2 : 16;
-            http_form_field *nf = realloc(sc->form, cap * sizeof *nf);
-            if (!nf) {
-                sc->form_bad = true;
-                return MHD_NO;
-            }
-            sc->form = nf;
-            sc->cap_form = cap;
-        }
-        char *name = strdup(key ? key : ""), *value = strndup(data ? data : "", size);
-        if (!name || !value) {
-            free(name);
-            free(value);
-            sc->form_bad = true;
-            return MHD_NO;
-        }
-        sc->form[sc->n_form++] = (http_form_field){name, value};
-        return MHD_YES;
-    }
-    if (sc->n_form == 0) {
-        sc->form_bad = true;
-        return MHD_NO;
-    }
-    const char *old = sc->form[sc->n_form - 1].value;
-    size_t old_len = strlen(old);
-    char *value = malloc(old_len + size + 1);
-    if (!value) {
-        sc->form_bad = true;
-        return MHD_NO;
-    }
-    memcpy(value, old, old_len);
-    memcpy(value + old_len, data, size);
-    value[old_len + size] = '\0';
-    free((char *)old);
-    sc->form[sc->n_form - 1].value = value;
-    return MHD_YES;
+    return form_body_piece(&sc->form, key, data, off, size) ? MHD_YES : MHD_NO;
 }
 
 /* Parses a form-encoded body (once per request) with libmicrohttpd's form parser. */
 static void server_parse_form(struct MHD_Connection *c, server_conn *sc, const char *type)
 {
     static const char form_type[] = "application/x-www-form-urlencoded";
-    if (sc->form || sc->form_bad || !type || strncasecmp(type, form_type, sizeof form_type - 1))
+    if (sc->form.fields || sc->form.bad || !type ||
+        strncasecmp(type, form_type, sizeof form_type - 1))
         return;
     struct MHD_PostProcessor *pp = MHD_create_post_processor(c, 4096, server_form_field, sc);
     if (!pp || (sc->len && MHD_post_process(pp, sc->body, sc->len) != MHD_YES))
-        sc->form_bad = true;
+        sc->form.bad = true;
     if (pp)
         MHD_destroy_post_processor(pp);
-    if (!sc->form && !sc->form_bad)
-        sc->form = calloc(1, sizeof *sc->form); /* an empty form: parsed, no fields */
-    if (!sc->form)
-        sc->form_bad = true;
-}
-
-static void server_free_form(server_conn *sc)
-{
-    for (size_t i = 0; i < sc->n_form; i++) {
-        free((char *)sc->form[i].name);
-        free((char *)sc->form[i].value);
-    }
-    free(sc->form);
-    sc->form = NULL;
-    sc->n_form = sc->cap_form = 0;
+    form_body_done(&sc->form);
 }
 
 /* Suspends and resumes a long poll's connection (call_watch callbacks). */
@@ -721,9 +664,9 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.auth_cache = s->auth;
     rq.twilio = s->twilio;
     server_parse_form(c, sc, rq.content_type);
-    rq.form = sc->form;
-    rq.n_form = sc->n_form;
-    rq.form_bad = sc->form_bad;
+    rq.form = sc->form.fields;
+    rq.n_form = sc->form.n;
+    rq.form_bad = sc->form.bad;
     rq.wait = sc->wait;
     unsigned long long watch_seq = call_watch_seq(s->watch);
     snprintf(path_buf, sizeof path_buf, "%s", url);
@@ -774,7 +717,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
         return;
     sse_completed(s->streams, sc->stream);
     call_watch_cancel(s->watch, sc->watch_ticket); /* normally gone already (resumed) */
-    server_free_form(sc);
+    form_body_free(&sc->form);
     free(sc->body);
     free(sc);
     *con_cls = NULL;

@@ -18,15 +18,23 @@ static int twilio_param_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
+/* Copies s to p (the buffer was sized for it) and returns the end. */
+static char *twilio_append(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
 bool twilio_signature(const char *auth_token, const char *url, const twilio_param *params, size_t n,
                       char *out, size_t cap)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    size_t len = strlen(url);
     bool ok = false;
     if (!auth_token || !url || (n && !params) || cap < 29) /* Base64 of 20 bytes, NUL */
         return false;
+    size_t len = strlen(url);
     const twilio_param **sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!sorted)
         return false;
@@ -38,9 +46,9 @@ bool twilio_signature(const char *auth_token, const char *url, const twilio_para
     char *data = malloc(len + 1), *p = data;
     if (!data)
         goto out_free;
-    p += sprintf(p, "%s", url);
+    p = twilio_append(p, url);
     for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s%s", sorted[i]->name, sorted[i]->value);
+        p = twilio_append(twilio_append(p, sorted[i]->name), sorted[i]->value);
     if (HMAC(EVP_sha1(), auth_token, (int)strlen(auth_token), (const unsigned char *)data,
              (size_t)(p - data), mac, &mac_len)) {
         EVP_EncodeBlock((unsigned char *)out, mac, (int)mac_len);

@@ -89,6 +89,11 @@ static const phone_case cases[] = {
     {"sip:restricted@carrier.example", PHONE_RESTRICTED, ""},
     {"+7378742833", PHONE_RESTRICTED, ""},
     {"+2562533", PHONE_RESTRICTED, ""},
+    /* Found by fuzz/fuzz_phone: the same codes dialled with 011 were numbers, whose E.164
+     * form normalised again is hidden. Hidden both ways now. */
+    {"01186282452253", PHONE_ANONYMOUS, ""},
+    {"011 266 696 687", PHONE_ANONYMOUS, ""},
+    {"0117378742833", PHONE_RESTRICTED, ""},
 
     /* Nothing given. */
     {NULL, PHONE_EMPTY, ""},
@@ -233,6 +238,23 @@ Test(phone_normalize, garbage_bytes)
         }
         buf[len] = '\0';
         check_consistent(buf);
+    }
+}
+
+/* A number the normaliser produced is normalised to itself (a stored number is normalised
+ * again when its call is routed again). fuzz/fuzz_phone checks the same on any input. */
+Test(phone_normalize, result_normalises_to_itself)
+{
+    static const char *const inputs[] = {"01186282452253",  "011266696687",      "0117378742833",
+                                         "011442071234567", "+1 (512) 555-0100", "tel:+4930123456",
+                                         "01115125550100"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        phone_number a, b;
+        phone_status st = phone_normalize(inputs[i], &a);
+        if (st != PHONE_OK && st != PHONE_NOT_NANP)
+            continue;
+        cr_expect_eq(phone_normalize(a.e164, &b), st, "%s -> %s", inputs[i], a.e164);
+        cr_expect_str_eq(b.e164, a.e164, "%s", inputs[i]);
     }
 }
 

@@ -38,6 +38,17 @@ Test(twilio, signature_rejects_wrong_missing_and_tampered)
     cr_assert_not(twilio_signature_valid("12345", TW_DOC_URL "x", tw_doc_params, 5, TW_DOC_SIG));
 }
 
+/* Missing arguments are refused, not dereferenced (the URL was measured before its check). */
+Test(twilio, signature_of_missing_arguments_is_refused)
+{
+    char sig[64];
+    cr_assert_not(twilio_signature("tok", NULL, tw_doc_params, 5, sig, sizeof sig));
+    cr_assert_not(twilio_signature(NULL, TW_DOC_URL, tw_doc_params, 5, sig, sizeof sig));
+    cr_assert_not(twilio_signature("tok", TW_DOC_URL, NULL, 1, sig, sizeof sig));
+    cr_assert_not(twilio_signature("tok", TW_DOC_URL, tw_doc_params, 5, sig, 28));
+    cr_assert_not(twilio_signature_valid("12345", NULL, tw_doc_params, 5, TW_DOC_SIG));
+}
+
 Test(twilio, signature_accepts_the_url_with_and_without_its_default_port)
 {
     char sig[64];
