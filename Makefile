@@ -2,7 +2,7 @@
 # Targets: deps all run demo test bench clean areacodes format
 
 CC      ?= cc
-PKGS    := jansson sqlite3 libcrypto libmicrohttpd libcurl
+PKGS    := jansson sqlite3 libpq libcrypto libmicrohttpd libcurl
 TESTPKG := criterion
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
