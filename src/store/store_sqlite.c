@@ -107,6 +107,7 @@ static const char *const store_sql[Q_COUNT] = {
 };
 
 struct store {
+    store_kind kind; /* STORE_KIND_SQLITE: first, for store.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     config *cache; /* static configuration as of cache_version; NULL until loaded */
@@ -342,6 +343,7 @@ int store_sqlite_open(const char *path, store **out, char *errbuf, size_t errlen
             snprintf(errbuf, errlen, "out of memory");
         return ERR_NOMEM;
     }
+    st->kind = STORE_KIND_SQLITE;
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         snprintf(st->err, sizeof st->err, "cannot open %s: %s", path,
@@ -373,11 +375,11 @@ int store_sqlite_open(const char *path, store **out, char *errbuf, size_t errlen
 
 out_close:
     store_errout(st, errbuf, errlen);
-    store_close(st);
+    store_sqlite_close(st);
     return rc;
 }
 
-void store_close(store *st)
+void store_sqlite_close(store *st)
 {
     if (!st)
         return;
@@ -389,7 +391,7 @@ void store_close(store *st)
     free(st);
 }
 
-int store_schema_version(store *st)
+int store_sqlite_schema_version(store *st)
 {
     int version = 0;
     if (!st)
@@ -400,7 +402,7 @@ int store_schema_version(store *st)
 
 /* ---- transactions --------------------------------------------------------------------- */
 
-int store_begin(store *st)
+int store_sqlite_begin(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -411,7 +413,7 @@ int store_begin(store *st)
     return store_run_q(st, Q_BEGIN, "begin");
 }
 
-int store_commit(store *st)
+int store_sqlite_commit(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -425,7 +427,7 @@ int store_commit(store *st)
     return rc;
 }
 
-int store_rollback(store *st)
+int store_sqlite_rollback(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -731,7 +733,7 @@ static int store_write_numbers_members(store *st, const config *cfg, sqlite3_stm
     return ERR_OK;
 }
 
-int store_config_replace(store *st, const config *cfg, char *errbuf, size_t errlen)
+int store_sqlite_config_replace(store *st, const config *cfg, char *errbuf, size_t errlen)
 {
     sqlite3_stmt *q[R_COUNT] = {0};
     bool nested = false;
@@ -1057,7 +1059,7 @@ static int store_apply_live(store *st, config *cfg)
     return err;
 }
 
-int store_config_load(store *st, config **out, char *errbuf, size_t errlen)
+int store_sqlite_config_load(store *st, config **out, char *errbuf, size_t errlen)
 {
     config *cfg = NULL;
     int rc;
@@ -1116,7 +1118,7 @@ static int store_changed_or_missing(store *st, sqlite3_stmt *s, const char *what
     return sqlite3_changes(st->db) > 0 ? ERR_OK : ERR_NOT_FOUND;
 }
 
-int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms)
+int store_sqlite_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms)
 {
     if (!st || !agent_id || status > AGENT_DEACTIVATED)
         return ERR_INVALID;
@@ -1133,7 +1135,7 @@ int store_agent_set(store *st, const char *agent_id, int status, int max_concurr
     return store_changed_or_missing(st, s, "set agent");
 }
 
-int store_agent_register(store *st, const char *agent_id, int64_t until_ms)
+int store_sqlite_agent_register(store *st, const char *agent_id, int64_t until_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1145,12 +1147,12 @@ int store_agent_register(store *st, const char *agent_id, int64_t until_ms)
     return store_changed_or_missing(st, s, "register agent");
 }
 
-int store_agent_unregister(store *st, const char *agent_id)
+int store_sqlite_agent_unregister(store *st, const char *agent_id)
 {
-    return store_agent_register(st, agent_id, 0);
+    return store_sqlite_agent_register(st, agent_id, 0);
 }
 
-int store_agent_stream(store *st, const char *agent_id, int64_t until_ms)
+int store_sqlite_agent_stream(store *st, const char *agent_id, int64_t until_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1164,7 +1166,7 @@ int store_agent_stream(store *st, const char *agent_id, int64_t until_ms)
 
 /* ---- the claim and the cursor ----------------------------------------------------------- */
 
-int store_claim(store *st, const char *agent_id, int64_t now_ms)
+int store_sqlite_claim(store *st, const char *agent_id, int64_t now_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1179,7 +1181,7 @@ int store_claim(store *st, const char *agent_id, int64_t now_ms)
     return sqlite3_changes(st->db) == 1 ? 1 : 0;
 }
 
-int store_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
+int store_sqlite_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
 {
     if (!st || !rule_id || !agent_id)
         return ERR_INVALID;
@@ -1215,7 +1217,7 @@ static int store_new_call_id(store *st, int64_t created_ms, char *out)
     return ERR_OK;
 }
 
-int store_call_insert(store *st, store_call *call)
+int store_sqlite_call_insert(store *st, store_call *call)
 {
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
         return ERR_INVALID;
@@ -1292,7 +1294,7 @@ static int store_call_row(store *st, sqlite3_stmt *s, store_call *out)
     return ERR_OK;
 }
 
-int store_call_get(store *st, const char *call_id, store_call *out)
+int store_sqlite_call_get(store *st, const char *call_id, store_call *out)
 {
     if (!st || !call_id || !out)
         return ERR_INVALID;
@@ -1348,7 +1350,7 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
 {
     store_call row;
     store_callback cb;
-    int rc = store_call_get(st, call_id, &row);
+    int rc = store_sqlite_call_get(st, call_id, &row);
     if (rc < 0)
         return rc;
     memset(&cb, 0, sizeof cb);
@@ -1361,10 +1363,10 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
     store_copy(cb.reason, sizeof cb.reason, "abandoned");
     cb.created_ms = now_ms;
     store_call_clear(&row);
-    return cb.campaign[0] ? store_callback_upsert(st, &cb) : ERR_OK;
+    return cb.campaign[0] ? store_sqlite_callback_upsert(st, &cb) : ERR_OK;
 }
 
-/* The body of store_call_end, inside its transaction. */
+/* The body of store_sqlite_call_end, inside its transaction. */
 static int store_call_end_locked(store *st, const char *call_id, call_status final_status,
                                  int64_t now_ms)
 {
@@ -1408,7 +1410,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
     return err;
 }
 
-int store_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
+int store_sqlite_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
 {
     bool nested;
     if (!st || !call_id || !store_status_is_final(final_status))
@@ -1425,7 +1427,7 @@ int store_call_end(store *st, const char *call_id, call_status final_status, int
 
 /* ---- callbacks and reconciliation -------------------------------------------------------- */
 
-int store_callback_upsert(store *st, store_callback *cb)
+int store_sqlite_callback_upsert(store *st, store_callback *cb)
 {
     if (!st || !cb || !cb->campaign[0] || !cb->reason[0])
         return ERR_INVALID;
@@ -1456,7 +1458,7 @@ int store_callback_upsert(store *st, store_callback *cb)
     return rc;
 }
 
-int store_reconcile_counts(store *st)
+int store_sqlite_reconcile_counts(store *st)
 {
     bool nested;
     if (!st)
@@ -1510,7 +1512,7 @@ static int store_call_status_of(store *st, const char *call_id, call_status *sta
     return rc;
 }
 
-int store_call_answer(store *st, const char *call_id, int64_t now_ms)
+int store_sqlite_call_answer(store *st, const char *call_id, int64_t now_ms)
 {
     sqlite3_stmt *s;
     call_status status;
@@ -1541,7 +1543,7 @@ int store_call_answer(store *st, const char *call_id, int64_t now_ms)
     return ERR_CONFLICT;
 }
 
-int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms, char *agent_out,
+int store_sqlite_call_release_for_retry(store *st, const char *call_id, int64_t now_ms, char *agent_out,
                                  size_t agent_cap)
 {
     sqlite3_stmt *s;
@@ -1571,7 +1573,7 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
     return ERR_CONFLICT;
 }
 
-int store_call_update_route(store *st, const store_call *call, int expected)
+int store_sqlite_call_update_route(store *st, const store_call *call, int expected)
 {
     sqlite3_stmt *s;
     call_status status;
@@ -1612,7 +1614,7 @@ int store_call_update_route(store *st, const store_call *call, int expected)
 }
 
 /* Steps a bound query of STORE_CALL_COLS into a new array of at most `limit` rows (see
- * store_call_list for ownership). Does not finalize `s`. */
+ * store_sqlite_call_list for ownership). Does not finalize `s`. */
 static int store_call_rows(store *st, sqlite3_stmt *s, int limit, store_call **out, int *n,
                            const char *what)
 {
@@ -1640,7 +1642,7 @@ out_free_rows:
     return rc;
 }
 
-int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
+int store_sqlite_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
 {
     sqlite3_stmt *s;
     if (!st || !f || !out || !n || f->limit < 1 || f->limit > 1000)
@@ -1670,7 +1672,7 @@ int store_call_list(store *st, const store_call_filter *f, store_call **out, int
     return rc;
 }
 
-int store_call_find_external(store *st, const char *external_id, store_call *out)
+int store_sqlite_call_find_external(store *st, const char *external_id, store_call *out)
 {
     sqlite3_stmt *s;
     if (!st || !external_id || !external_id[0] || !out)
@@ -1691,7 +1693,7 @@ int store_call_find_external(store *st, const char *external_id, store_call *out
 
 /* ---- the call queue (issue 4) ------------------------------------------------------------ */
 
-int store_queue_count(store *st, const char *campaign, long long *out)
+int store_sqlite_queue_count(store *st, const char *campaign, long long *out)
 {
     sqlite3_stmt *s;
     if (!st || !out)
@@ -1710,7 +1712,7 @@ int store_queue_count(store *st, const char *campaign, long long *out)
     return rc;
 }
 
-int store_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n)
+int store_sqlite_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n)
 {
     sqlite3_stmt *s;
     if (!st || !out || !n || limit < 1 || limit > 1000)
@@ -1730,7 +1732,7 @@ int store_queue_list(store *st, const char *campaign, int limit, store_call **ou
     return rc;
 }
 
-int store_queue_position(store *st, const store_call *call, long long *out)
+int store_sqlite_queue_position(store *st, const store_call *call, long long *out)
 {
     sqlite3_stmt *s;
     if (!st || !call || !out)
@@ -1751,7 +1753,7 @@ int store_queue_position(store *st, const store_call *call, long long *out)
     return rc;
 }
 
-int store_queue_handle_time(store *st, const char *campaign, int64_t since_ms, long long *avg_ms,
+int store_sqlite_queue_handle_time(store *st, const char *campaign, int64_t since_ms, long long *avg_ms,
                             long long *n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -1804,7 +1806,7 @@ static void store_callback_row(sqlite3_stmt *s, store_callback *cb)
     cb->updated_ms = sqlite3_column_int64(s, 12);
 }
 
-int store_callback_list(store *st, const store_callback_filter *f, store_callback **out, int *n)
+int store_sqlite_callback_list(store *st, const store_callback_filter *f, store_callback **out, int *n)
 {
     sqlite3_stmt *s;
     store_callback *rows = NULL;
@@ -1846,7 +1848,7 @@ out_finalize:
     return rc;
 }
 
-int store_callback_get(store *st, long long id, store_callback *out)
+int store_sqlite_callback_get(store *st, long long id, store_callback *out)
 {
     sqlite3_stmt *s;
     if (!st || !out)
@@ -1866,7 +1868,7 @@ int store_callback_get(store *st, long long id, store_callback *out)
     return rc;
 }
 
-int store_callback_complete(store *st, long long id, const char *agent_id, const char *note,
+int store_sqlite_callback_complete(store *st, long long id, const char *agent_id, const char *note,
                             int64_t now_ms)
 {
     sqlite3_stmt *s = NULL;
@@ -1877,7 +1879,7 @@ int store_callback_complete(store *st, long long id, const char *agent_id, const
     int rc = store_tx_enter(st, &nested);
     if (rc < 0)
         return rc;
-    rc = store_callback_get(st, id, &cb);
+    rc = store_sqlite_callback_get(st, id, &cb);
     if (rc < 0)
         goto out_leave;
     if (!cb.open) {
@@ -1933,7 +1935,7 @@ static int store_count(store *st, const char *sql, int64_t now_ms, long long *ou
     return rc;
 }
 
-int store_stats_get(store *st, int64_t now_ms, store_stats *out)
+int store_sqlite_stats_get(store *st, int64_t now_ms, store_stats *out)
 {
     if (!st || !out)
         return ERR_INVALID;
@@ -1954,7 +1956,7 @@ int store_stats_get(store *st, int64_t now_ms, store_stats *out)
     return rc;
 }
 
-int store_ping(store *st)
+int store_sqlite_ping(store *st)
 {
     long long one = 0;
     if (!st)
@@ -1962,7 +1964,7 @@ int store_ping(store *st)
     return store_count(st, "SELECT count(*) FROM meta", 0, &one);
 }
 
-int store_apikey_create(store *st, const char *name, const char *secret_sha256, int64_t now_ms,
+int store_sqlite_apikey_create(store *st, const char *name, const char *secret_sha256, int64_t now_ms,
                         long long *id)
 {
     sqlite3_stmt *s;
@@ -1984,7 +1986,7 @@ int store_apikey_create(store *st, const char *name, const char *secret_sha256, 
     return rc;
 }
 
-int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
+int store_sqlite_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
 {
     sqlite3_stmt *s;
     if (!st || !name_or_id || !name_or_id[0])
@@ -2002,7 +2004,7 @@ int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
     return rc;
 }
 
-int store_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
+int store_sqlite_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
                              int64_t now_ms, long long *id)
 {
     sqlite3_stmt *s;
@@ -2024,7 +2026,7 @@ int store_agent_token_create(store *st, const char *agent_id, const char *secret
     return rc;
 }
 
-int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out)
+int store_sqlite_auth_lookup(store *st, const char *secret_sha256, store_principal *out)
 {
     sqlite3_stmt *s;
     if (!st || !secret_sha256 || !out)
@@ -2050,7 +2052,7 @@ int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out
 
 /* ---- added for the daemon's group commit (server/route_writer) --------------------------- */
 
-int store_autocheckpoint(store *st, int pages)
+int store_sqlite_autocheckpoint(store *st, int pages)
 {
     if (!st || pages < 0)
         return ERR_INVALID;
@@ -2059,7 +2061,7 @@ int store_autocheckpoint(store *st, int pages)
     return ERR_OK;
 }
 
-int store_checkpoint(store *st)
+int store_sqlite_checkpoint(store *st)
 {
     int log = 0, done = 0;
     if (!st)
@@ -2072,14 +2074,14 @@ int store_checkpoint(store *st)
     return log > done ? log - done : 0;
 }
 
-int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
+int store_sqlite_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
                         int *results, store_call *rows)
 {
     if (!st || n < 0 || (n > 0 && (!call_ids || !now_ms || !results)))
         return ERR_INVALID;
     if (n == 0)
         return ERR_OK;
-    int rc = store_begin(st);
+    int rc = store_sqlite_begin(st);
     if (rc < 0)
         return rc;
     /* One transaction and no savepoints: a failure rolls back every end of the batch. */
@@ -2088,12 +2090,12 @@ int store_call_end_many(store *st, const char *const *call_ids, const int64_t *n
         if (results[i] < 0 && results[i] != ERR_NOT_FOUND)
             rc = results[i];
         else if (results[i] >= 0 && rows)
-            rc = store_call_get(st, call_ids[i], &rows[i]);
+            rc = store_sqlite_call_get(st, call_ids[i], &rows[i]);
     }
     if (rc == ERR_OK)
-        rc = store_commit(st);
+        rc = store_sqlite_commit(st);
     if (rc < 0) {
-        store_rollback(st);
+        store_sqlite_rollback(st);
         for (int i = 0; rows && i < n; i++)
             store_call_clear(&rows[i]);
     }
