@@ -29,7 +29,7 @@ CLI_SRC   := $(sort $(wildcard test/cli/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san build-clang bench clean areacodes format
+.PHONY: all deps run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-unit-pg test-e2e-pg build-clang bench clean areacodes format
 
 all: $(PROGRAM)
 
@@ -101,11 +101,24 @@ test-e2e: $(PROGRAM) $(NODE_DEPS)
 test-e2e-san: $(BUILD)/san/sureconnect $(NODE_DEPS)
 	$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)
 
+# The same store unit tests and end-to-end tests against PostgreSQL: scripts/with_pg.sh starts
+# a throwaway cluster (initdb into a temporary folder, its own Unix socket folder) and removes
+# it afterwards. Unit tests that need no database are not run again.
+WITH_PG    := sh scripts/with_pg.sh
+PG_FILTER  := --filter '@(store*|queue)/*'
+
+test-unit-pg: $(BUILD)/test/unit_tests
+	$(WITH_PG) $(BUILD)/test/unit_tests --jobs 2 $(PG_FILTER)
+
+test-e2e-pg: $(PROGRAM) $(NODE_DEPS)
+	$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)
+
 # The program also builds warning-free with the other compiler.
 build-clang:
 	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/sureconnect
 
-# Every suite, then one closing line: "N passed, N failed".
+# Every suite, then one closing line: "N passed, N failed". The PostgreSQL end-to-end pass
+# runs the plain build only (not also under ASan+UBSan), to keep `make test` short.
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
       $(BUILD)/san/sureconnect $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
@@ -113,7 +126,10 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
-	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)"
+	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
+	    "unit-pg=$(WITH_PG) $(BUILD)/test/unit_tests --jobs 2 $(PG_FILTER)" \
+	    "unit-pg-asan-ubsan=$(WITH_PG) env $(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2 $(PG_FILTER)" \
+	    "e2e-pg=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)"
 
 # bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
 bench: $(BENCHES) $(PROGRAM)
