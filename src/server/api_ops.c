@@ -107,10 +107,15 @@ void api_ops_metrics(http_req *rq)
             "sureconnect_queue_timeouts_total %lld\n"
             "# HELP sureconnect_queue_dispatch_failures_total Queue passes rolled back (retried).\n"
             "# TYPE sureconnect_queue_dispatch_failures_total counter\n"
-            "sureconnect_queue_dispatch_failures_total %lld\n",
+            "sureconnect_queue_dispatch_failures_total %lld\n"
+            "# HELP sureconnect_queue_notify_wakeups_total Queue passes woken by a database"
+            " notification (PostgreSQL: capacity freed by another daemon or process).\n"
+            "# TYPE sureconnect_queue_notify_wakeups_total counter\n"
+            "sureconnect_queue_notify_wakeups_total %lld\n",
             stats.queued_calls, qs ? (long long)atomic_load(&qs->handoffs) : 0LL,
             qs ? (long long)atomic_load(&qs->timeouts) : 0LL,
-            qs ? (long long)atomic_load(&qs->failures) : 0LL);
+            qs ? (long long)atomic_load(&qs->failures) : 0LL,
+            qs ? (long long)atomic_load(&qs->notified) : 0LL);
     discord_stats al;
     server_alerts_stats(m->alerts, &al);
     ops_put(buf, &n,

@@ -14,6 +14,7 @@
 
 #define QUEUE_TICK_MS 500   /* a pass at least this often */
 #define QUEUE_MIN_GAP_MS 10 /* and at most one pass per this, however many kicks */
+#define QUEUE_LISTEN_MS 200 /* the notification listener checks for a stop this often */
 
 typedef struct queue_dispatcher queue_dispatcher;
 
@@ -23,11 +24,15 @@ typedef struct {
     atomic_llong handoffs; /* waiting callers handed to an agent */
     atomic_llong timeouts; /* waits that ran out (callback queue_timeout) */
     atomic_llong failures; /* passes that failed (rolled back; retried on the next) */
+    atomic_llong notified; /* wake-ups by a database notification (PostgreSQL) */
 } queue_dispatcher_stats;
 
 /* Opens its store connection on `db`, taps `bus` (before the bus is shared) and starts the
  * thread, which makes a first pass at once (timeouts that passed while the daemon was down
- * are handled at start). Returns NULL with a message in errbuf on failure. */
+ * are handled at start). On PostgreSQL a second thread with its own connection listens for
+ * the database's capacity notifications (store_listen), so that capacity freed by another
+ * daemon on the same database wakes this dispatcher at once; the periodic pass stays the
+ * fallback. Returns NULL with a message in errbuf on failure. */
 queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, char *errbuf,
                                          size_t errlen);
 

@@ -77,6 +77,8 @@ typedef enum { STORE_KIND_SQLITE = 0x5173, STORE_KIND_PG = 0x5067 } store_kind;
     X(call_end_many,                                                                               \
       (store * st, const char *const *call_ids, const int64_t *now_ms, int n, int *results,        \
        store_call *rows),                                                                          \
-      (st, call_ids, now_ms, n, results, rows))
+      (st, call_ids, now_ms, n, results, rows))                                                   \
+    X(listen, (store * st), (st))                                                                  \
+    X(wait_notify, (store * st, int timeout_ms), (st, timeout_ms))
 
 #endif

@@ -4,6 +4,7 @@
  * COMMITTED transactions with row locks where SQLite relied on its single writer. */
 #include "store_pg.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,12 @@
 /* Advisory lock keys (the first of pg_advisory_xact_lock's two int4 keys). */
 #define PG_LOCK_MIGRATE 0x5c01 /* schema migrations: one daemon at a time */
 #define PG_LOCK_QUEUE 0x5c02   /* a campaign's queue admission (second key: its hash) */
+
+/* The channel of capacity notifications (store_listen). pg_notify in a statement's
+ * RETURNING list sends it without another round trip; the server delivers it at commit and
+ * folds identical notifications of one transaction into one. */
+#define PG_CHANNEL "sureconnect_capacity"
+#define PG_NOTIFY " RETURNING pg_notify('" PG_CHANNEL "', '')"
 
 /* The columns store_call_row() reads, in its order. */
 #define STORE_CALL_COLS                                                                            \
@@ -42,7 +49,7 @@ enum {
     Q_CALL_RELEASE,
     Q_AGENT_RELEASE,
     Q_CALL_FINISH,
-    Q_CALL_EXISTS,
+    Q_CALL_LOCK,
     Q_CALLBACK_UPSERT,
     Q_AGENT_SET,
     Q_AGENT_REGISTER,
@@ -83,12 +90,17 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_CALL_RELEASE] = "UPDATE calls SET holds_claim = 0, status = $2, ended_ms = $3,"
                        " updated_ms = $3 WHERE id = $1 AND holds_claim = 1 RETURNING agent",
     [Q_AGENT_RELEASE] = "UPDATE agents SET active_calls = active_calls - 1"
-                        " WHERE id = $1 AND active_calls > 0",
+                        " WHERE id = $1 AND active_calls > 0" PG_NOTIFY,
     [Q_CALL_FINISH] = "UPDATE calls SET status = CASE status WHEN 'queued' THEN 'abandoned'"
                       " ELSE $2::text END, ended_ms = $3, updated_ms = $3, queue_deadline_ms = 0"
                       " WHERE id = $1 AND status NOT IN ('completed', 'callback', 'abandoned',"
                       " 'failed') RETURNING status",
-    [Q_CALL_EXISTS] = "SELECT 1 FROM calls WHERE id = $1",
+    /* Ending a call is two steps (release the claim, else finish the call). Under READ
+     * COMMITTED another transaction could change the row between them (a queued caller
+     * handed off to an agent just as it hangs up: the release finds no claim, then the finish
+     * would end the call while it holds one). Locking the row first makes both steps see
+     * the same row, as SQLite's single writer does. */
+    [Q_CALL_LOCK] = "SELECT 1 FROM calls WHERE id = $1 FOR UPDATE",
     /* One open callback per caller and campaign, also across daemons: the partial unique
      * index decides, and ON CONFLICT turns the second insert into the bump. */
     [Q_CALLBACK_UPSERT] =
@@ -101,13 +113,13 @@ static const char *const store_sql[Q_COUNT] = {
         " RETURNING id, attempts, created_ms",
     [Q_AGENT_SET] = "UPDATE agents SET status = COALESCE($2::text, status),"
                     " max_concurrent = CASE WHEN $3::int > 0 THEN $3::int ELSE max_concurrent END,"
-                    " updated_ms = $4 WHERE id = $1",
+                    " updated_ms = $4 WHERE id = $1" PG_NOTIFY,
     [Q_AGENT_REGISTER] = "UPDATE agents SET presence_until_ms = $2::bigint,"
                          " registered_until_ms = GREATEST($2::bigint, stream_until_ms)"
-                         " WHERE id = $1",
+                         " WHERE id = $1" PG_NOTIFY,
     [Q_AGENT_STREAM] = "UPDATE agents SET stream_until_ms = $2::bigint,"
                        " registered_until_ms = GREATEST(presence_until_ms, $2::bigint)"
-                       " WHERE id = $1",
+                       " WHERE id = $1" PG_NOTIFY,
     [Q_AUTH_LOOKUP] = "SELECT 1, id, name, '' FROM api_keys"
                       " WHERE secret_sha256 = $1 AND revoked_ms = 0"
                       " UNION ALL SELECT 2, id, '', agent_id FROM agent_tokens"
@@ -128,7 +140,8 @@ struct store {
     store_kind kind; /* STORE_KIND_PG: first, for store.c */
     PGconn *conn;
     bool prepared[Q_COUNT];
-    bool tx_lost; /* the connection dropped inside a transaction not yet rolled back */
+    bool tx_lost;   /* the connection dropped inside a transaction not yet rolled back */
+    bool listening; /* store_listen was called: LISTEN again after a reconnection */
     config *cache; /* static configuration as of cache_version; NULL until loaded */
     long long cache_version;
     int *rule_index; /* rules.seq -> index into cache->rules */
@@ -259,7 +272,15 @@ static bool store_reconnect(store *st)
 {
     PQreset(st->conn);
     memset(st->prepared, 0, sizeof st->prepared);
-    return PQstatus(st->conn) == CONNECTION_OK;
+    if (PQstatus(st->conn) != CONNECTION_OK)
+        return false;
+    if (st->listening) {
+        PGresult *r = PQexec(st->conn, "LISTEN " PG_CHANNEL);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        return ok;
+    }
+    return true;
 }
 
 /* Runs one statement: the prepared statement `which` (>= 0), or else `sql` with `a` as
@@ -900,7 +921,8 @@ int store_pg_config_replace(store *st, const config *cfg, char *errbuf, size_t e
     if (rc >= 0)
         rc = store_write_numbers_members(st, cfg);
     if (rc >= 0)
-        rc = store_run(st, -1, "UPDATE meta SET value = value + 1 WHERE key = 'config_version'",
+        rc = store_run(st, -1,
+                       "UPDATE meta SET value = value + 1 WHERE key = 'config_version'" PG_NOTIFY,
                        NULL, "bump configuration version");
     /* A constraint failure means the configuration itself is bad, not the database. */
     if (rc == ERR_CONFLICT)
@@ -1436,14 +1458,22 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
 {
     char agent[CONFIG_ID_MAX];
     pg_args a = {.n = 0};
+    int rc;
     arg_s(&a, call_id);
+    PGresult *r = store_q(st, Q_CALL_LOCK, NULL, &a, "lock call", &rc);
+    if (!r)
+        return rc;
+    bool exists = PQntuples(r) > 0;
+    PQclear(r);
+    if (!exists)
+        return ERR_NOT_FOUND;
     arg_s(&a, store_call_status_name(final_status));
     arg_i(&a, now_ms);
-    int rc = store_release_claim(st, Q_CALL_RELEASE, NULL, &a, "release call", agent, sizeof agent);
+    rc = store_release_claim(st, Q_CALL_RELEASE, NULL, &a, "release call", agent, sizeof agent);
     if (rc != 0)
         return rc;
     /* No claim held: finish a call that is still open, leaving counts alone. */
-    PGresult *r = store_q(st, Q_CALL_FINISH, NULL, &a, "finish call", &rc);
+    r = store_q(st, Q_CALL_FINISH, NULL, &a, "finish call", &rc);
     if (!r)
         return rc;
     bool finished = PQntuples(r) > 0;
@@ -1451,15 +1481,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
     PQclear(r);
     if (abandoned)
         return store_abandon_callback(st, call_id, now_ms);
-    if (finished)
-        return ERR_OK;
-    pg_args e = {.n = 0};
-    arg_s(&e, call_id);
-    if (!(r = store_q(st, Q_CALL_EXISTS, NULL, &e, "find call", &rc)))
-        return rc;
-    rc = PQntuples(r) > 0 ? ERR_OK : ERR_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    return ERR_OK; /* finished now, or already ended: harmless */
 }
 
 int store_pg_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
@@ -2098,4 +2120,53 @@ int store_pg_call_end_many(store *st, const char *const *call_ids, const int64_t
             store_call_clear(&rows[i]);
     }
     return rc;
+}
+
+/* ---- wake-ups between daemons (LISTEN/NOTIFY) -------------------------------------------- */
+
+int store_pg_listen(store *st)
+{
+    if (!st)
+        return ERR_INVALID;
+    int rc = store_run(st, -1, "LISTEN " PG_CHANNEL, NULL, "listen");
+    if (rc == ERR_OK)
+        st->listening = true;
+    return rc;
+}
+
+/* Takes every notification already read from the connection. */
+static int store_drain_notifies(store *st)
+{
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(st->conn)) != NULL) {
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}
+
+int store_pg_wait_notify(store *st, int timeout_ms)
+{
+    if (!st || !st->listening || timeout_ms < 0)
+        return ERR_INVALID;
+    if (PQstatus(st->conn) == CONNECTION_BAD && !store_reconnect(st)) {
+        snprintf(st->err, sizeof st->err, "listen: connection lost: %s", PQerrorMessage(st->conn));
+        return ERR_STORE;
+    }
+    int n = PQconsumeInput(st->conn) ? store_drain_notifies(st) : -1;
+    if (n == 0) {
+        struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
+        if (p.fd < 0 || (poll(&p, 1, timeout_ms) > 0 && !PQconsumeInput(st->conn)))
+            n = -1;
+        else
+            n = store_drain_notifies(st);
+    }
+    if (n < 0) {
+        /* The connection dropped: notifications may have been missed meanwhile. */
+        snprintf(st->err, sizeof st->err, "listen: %s", PQerrorMessage(st->conn));
+        store_reconnect(st);
+        return ERR_STORE;
+    }
+    return n;
 }

@@ -2101,3 +2101,16 @@ int store_sqlite_call_end_many(store *st, const char *const *call_ids, const int
     }
     return rc;
 }
+
+/* ---- wake-ups between daemons: none on a database file ----------------------------------- */
+
+int store_sqlite_listen(store *st)
+{
+    return st ? ERR_UNSUPPORTED : ERR_INVALID;
+}
+
+int store_sqlite_wait_notify(store *st, int timeout_ms)
+{
+    (void)timeout_ms;
+    return st ? ERR_UNSUPPORTED : ERR_INVALID;
+}
