@@ -3,7 +3,6 @@
  * the limits, every answered call is recorded exactly once, every end releases once. */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,13 +132,10 @@ static void *rw_work(void *arg)
     return NULL;
 }
 
-static long long rw_sql_int(sqlite3 *db, const char *sql)
+/* One integer from a query on a separate connection to the same database (either backend). */
+static long long rw_sql_int(const char *sql)
 {
-    sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -999;
-    sqlite3_finalize(s);
-    return v;
+    return temp_db_sql_int(&rw_db, sql);
 }
 
 static int rw_cmp_id(const void *a, const void *b)
@@ -210,21 +206,17 @@ Test(route_writer, many_threads_group_commit_within_limits_each_call_once)
     qsort(ids, (size_t)routed, STORE_CALL_ID_MAX, rw_cmp_id);
     for (int i = 1; i < routed; i++)
         cr_assert_neq(strcmp(ids[i - 1], ids[i]), 0, "call id %s answered twice", ids[i]);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(rw_db.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls"), routed);
-    cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''"), connects);
-    cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls WHERE status = 'completed'"), connects);
-    cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM agents WHERE active_calls <> 0"), 0);
-    cr_assert_eq(rw_sql_int(db, "SELECT count(*) FROM calls WHERE holds_claim = 1"), 0);
+    cr_assert_eq(rw_sql_int("SELECT count(*) FROM calls"), routed);
+    cr_assert_eq(rw_sql_int("SELECT count(*) FROM calls WHERE agent <> ''"), connects);
+    cr_assert_eq(rw_sql_int("SELECT count(*) FROM calls WHERE status = 'completed'"), connects);
+    cr_assert_eq(rw_sql_int("SELECT count(*) FROM agents WHERE active_calls <> 0"), 0);
+    cr_assert_eq(rw_sql_int("SELECT count(*) FROM calls WHERE holds_claim = 1"), 0);
     for (int i = 0; i < routed; i++) {
         store_call c;
         cr_assert_eq(store_call_get(st, ids[i], &c), ERR_OK, "call %s not recorded", ids[i]);
         store_call_clear(&c);
     }
     cr_assert_eq(store_reconcile_counts(st), 0, "nothing drifted");
-    sqlite3_close(db);
     free(ids);
     store_close(st);
 }

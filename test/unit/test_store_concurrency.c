@@ -151,13 +151,9 @@ out_free_outcome:
     return NULL;
 }
 
-static long long cc_sql_int(sqlite3 *db, const char *sql)
+static long long cc_sql_int(const char *sql)
 {
-    sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -999;
-    sqlite3_finalize(s);
-    return v;
+    return temp_db_sql_int(&cc_db, sql);
 }
 
 static void cc_setup(void)
@@ -211,32 +207,32 @@ Test(store_concurrency, claims_never_exceed_capacity_or_drift)
     cr_assert_eq(sampler.violations, 0, "%s", sampler.violation);
     cr_assert_geq(sampler.samples, 500, "only %ld samples", sampler.samples);
 
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(cc_db.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''"), claims);
-    cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM calls WHERE status = 'completed'"), ends);
-    cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM agents a WHERE a.active_calls <>"
+    cr_assert_eq(cc_sql_int("SELECT count(*) FROM calls WHERE agent <> ''"), claims);
+    cr_assert_eq(cc_sql_int("SELECT count(*) FROM calls WHERE status = 'completed'"), ends);
+    cr_assert_eq(cc_sql_int("SELECT count(*) FROM agents a WHERE a.active_calls <>"
                                 " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
                                 "  AND c.holds_claim = 1)"),
                  0, "every count equals the claims its calls hold");
-    cr_assert_eq(cc_sql_int(db, "SELECT sum(active_calls) FROM agents"), claims - ends);
+    cr_assert_eq(cc_sql_int("SELECT sum(active_calls) FROM agents"), claims - ends);
     cr_assert_eq(store_reconcile_counts(st), 0, "nothing drifted");
 
     /* End everything still open: every count returns to zero. */
-    sqlite3_stmt *q = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id FROM calls WHERE holds_claim = 1", -1, &q, NULL),
-                 SQLITE_OK);
     int open = 0;
     char ids[CC_THREADS * CC_MAX_OPEN][STORE_CALL_ID_MAX];
-    while (sqlite3_step(q) == SQLITE_ROW && open < CC_THREADS * CC_MAX_OPEN)
-        snprintf(ids[open++], STORE_CALL_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
+    while (open < CC_THREADS * CC_MAX_OPEN) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT id FROM calls WHERE holds_claim = 1 AND id > '%s' ORDER BY id LIMIT 1",
+                 open ? ids[open - 1] : "");
+        temp_db_sql_text(&cc_db, sql, ids[open], STORE_CALL_ID_MAX);
+        if (strcmp(ids[open], "(null)") == 0)
+            break;
+        open++;
+    }
     cr_assert_eq(open, claims - ends);
     for (int i = 0; i < open; i++)
         cr_assert_eq(store_call_end(st, ids[i], CALL_COMPLETED, FX_NOW), 1);
-    cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM agents WHERE active_calls <> 0"), 0);
-    cr_assert_eq(cc_sql_int(db, "SELECT count(*) FROM calls WHERE holds_claim = 1"), 0);
-    sqlite3_close(db);
+    cr_assert_eq(cc_sql_int("SELECT count(*) FROM agents WHERE active_calls <> 0"), 0);
+    cr_assert_eq(cc_sql_int("SELECT count(*) FROM calls WHERE holds_claim = 1"), 0);
     store_close(st);
 }
