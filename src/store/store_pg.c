@@ -23,6 +23,7 @@
 /* Advisory lock keys (the first of pg_advisory_xact_lock's two int4 keys). */
 #define PG_LOCK_MIGRATE 0x5c01 /* schema migrations: one daemon at a time */
 #define PG_LOCK_QUEUE 0x5c02   /* a campaign's queue admission (second key: its hash) */
+#define PG_LOCK_WRITE 0x5c03   /* store_pg_begin's transactions: one at a time (second key 0) */
 
 /* The channel of capacity notifications (store_listen). pg_notify in a statement's
  * RETURNING list sends it without another round trip; the server delivers it at commit and
@@ -66,6 +67,7 @@ enum {
     Q_QUEUE_LOCK,
     Q_QUEUE_COUNT,
     Q_QUEUE_POSITION,
+    Q_TX_LOCK,
     Q_COUNT
 };
 
@@ -146,6 +148,8 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_QUEUE_LOCK] = "SELECT pg_advisory_xact_lock(23554, hashtext($1))",
     [Q_QUEUE_COUNT] = "SELECT count(*) FROM calls WHERE status = 'queued'"
                       " AND ($1 = '' OR campaign = $1)",
+    /* PG_LOCK_WRITE, until the transaction ends (store_pg_begin). */
+    [Q_TX_LOCK] = "SELECT pg_advisory_xact_lock(23555, 0)",
     [Q_QUEUE_POSITION] = "SELECT count(*) FROM calls WHERE status = 'queued' AND campaign = $1"
                          " AND (created_ms < $2 OR (created_ms = $2 AND id < $3))",
 };
@@ -571,10 +575,18 @@ int store_pg_schema_version(store *st)
 
 /* ---- transactions --------------------------------------------------------------------- */
 
-/* BEGIN (READ COMMITTED). Where SQLite's BEGIN IMMEDIATE serialises every writer, the
- * statements of this store lock what they depend on: the claim and the cursor lock their
- * rows by updating them, queue admission takes its campaign's advisory lock
- * (store_pg_queue_count), and the dispatcher's store_pg_queue_list locks the callers it takes. */
+/* BEGIN (READ COMMITTED), then the advisory lock PG_LOCK_WRITE until the transaction ends:
+ * the callers' transactions (the writer's batches, the dispatcher's passes, routes and
+ * failovers, stream renewals, configuration edits) run one at a time across every daemon,
+ * as SQLite's BEGIN IMMEDIATE makes them. They lock several agent rows each, in orders of
+ * their own: two of them running together, on two daemons, could deadlock, and PostgreSQL
+ * only notices after deadlock_timeout (a second), which two daemons under load hit all the
+ * time. A transaction waiting for the lock holds no row yet, so the lock cannot be part of
+ * a deadlock. Within the transactions, the statements still lock what they depend on (the
+ * claim and the cursor lock their rows by updating them, queue admission takes its
+ * campaign's advisory lock, store_pg_queue_list locks the callers it takes), which keeps
+ * them right beside the single statements and the stores' own short transactions that do
+ * not take the lock. */
 int store_pg_begin(store *st)
 {
     if (!st)
@@ -583,7 +595,10 @@ int store_pg_begin(store *st)
         snprintf(st->err, sizeof st->err, "a transaction is already open");
         return ERR_CONFLICT;
     }
-    return store_run(st, -1, "BEGIN", NULL, "begin");
+    int rc = store_run(st, -1, "BEGIN", NULL, "begin");
+    if (rc == ERR_OK && (rc = store_run(st, Q_TX_LOCK, NULL, NULL, "lock writers")) < 0)
+        store_pg_rollback(st);
+    return rc;
 }
 
 int store_pg_commit(store *st)
