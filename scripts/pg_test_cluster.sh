@@ -6,6 +6,9 @@
 #   pg_test_cluster.sh stop DIR    stop that server and remove DIR
 # As root the cluster runs as the `postgres` user (PostgreSQL refuses to run as root), which
 # then owns DIR. The binaries come from $PG_BIN, else the newest /usr/lib/postgresql/*/bin.
+# With PG_TEST_DURABLE=1 (the benchmark) the cluster keeps fsync on and only turns
+# synchronous_commit off (a commit survives the server process dying, as with SQLite's WAL
+# and synchronous=NORMAL); otherwise (the tests) it skips durability altogether.
 set -eu
 cmd=${1:-}
 dir=${2:-}
@@ -43,8 +46,10 @@ start)
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-locale -E UTF8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
     # Test settings: no durability (a throwaway cluster), room for many daemons' connections.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_TEST_DURABLE:-}" = 1 ] && durability="-c synchronous_commit=off"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB" \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -p $port $durability -c max_connections=400 -c shared_buffers=64MB" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     "$bin/createdb" -h "$dir/sock" -p "$port" -U postgres sureconnect
     echo "postgresql:///sureconnect?host=$dir/sock&port=$port&user=postgres"
