@@ -152,6 +152,11 @@ WITH_PG     := sh scripts/with_pg.sh
 PG_FILTER   := --filter '@(store*|queue|recovery|route_writer)/*'
 E2E_PG_SKIP := alerts softphone web_files openapi vendor
 E2E_PG      := node --test $(filter-out $(E2E_PG_SKIP:%=test/e2e/%.test.mjs),$(sort $(wildcard test/e2e/*.test.mjs)))
+# Within `make test` the PostgreSQL end-to-end pass is split: the file with a throughput
+# threshold (32 clients must connect enough calls in 3 s) runs alone, the others in the
+# background beside the unit suites.
+E2E_PG_ALONE := test/e2e/concurrency.test.mjs
+E2E_PG_BESIDE := $(filter-out $(E2E_PG_ALONE),$(E2E_PG))
 
 test-unit-pg: $(BUILD)/test/unit_tests
 	$(WITH_PG) $(BUILD)/test/unit_tests --jobs 2 $(PG_FILTER)
@@ -166,23 +171,25 @@ build-clang:
 # Every suite, then one closing line: "N passed, N failed", with each suite's wall time. The
 # PostgreSQL end-to-end pass (plain build) runs in the background beside the unit and CLI
 # suites, up to "wait": it spends most of its time waiting on the daemons and the database
-# server. The SQLite end-to-end suites and the browser tests, which have timing-sensitive
-# cases, run alone after it. The store's unit tests run on PostgreSQL once, under ASan+UBSan.
+# server. Its throughput-sensitive file, the SQLite end-to-end suites and the browser tests
+# run alone after it. The store's unit tests run on PostgreSQL once, under ASan+UBSan.
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
       $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
-	    "e2e-pg&=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E_PG)" \
+	    "e2e-pg&=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E_PG_BESIDE)" \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
 	    "unit-pg-asan-ubsan=$(WITH_PG) env $(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2 $(PG_FILTER)" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    wait \
+	    "e2e-pg-alone=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) node --test $(E2E_PG_ALONE)" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
 	    "e2e-tsan=$(TSAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/tsan/sureconnect) $(E2E_TSAN)" \
 	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
 
-# bench_http starts the daemon (build/sureconnect) on a temporary database and loopback.
+# bench_http and bench_pg start the daemon (build/sureconnect) on temporary databases and
+# loopback; bench_pg also starts a throwaway PostgreSQL cluster (scripts/pg_test_cluster.sh).
 bench: $(BENCHES) $(PROGRAM)
 	@for b in $(BENCHES); do echo "== $$b"; SURECONNECT_BIN=$(abspath $(PROGRAM)) $$b || exit 1; done
 

@@ -1598,7 +1598,10 @@ int store_pg_reconcile_counts(store *st)
         return 0;
     }
     arg_s(&a, ids);
-    rc = store_tx_enter(st, &nested);
+    /* Its own transaction takes store_pg_begin's lock, so that locking several agents cannot
+     * deadlock with a writer's batch. */
+    nested = store_in_tx(st);
+    rc = nested ? store_exec(st, "SAVEPOINT store_op", "savepoint") : store_pg_begin(st);
     if (rc == ERR_OK)
         rc = store_run(st, -1,
                        "SELECT 1 FROM agents WHERE id = ANY(string_to_array($1, ','))"
