@@ -2,7 +2,7 @@
 # Targets: deps all run demo test fuzz bench clean areacodes format vendor
 
 CC      ?= cc
-PKGS    := jansson sqlite3 libcrypto libmicrohttpd libcurl
+PKGS    := jansson sqlite3 libpq libcrypto libmicrohttpd libcurl
 TESTPKG := criterion
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
@@ -34,7 +34,8 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps vendor run demo test test-unit test-unit-san test-cli test-e2e test-e2e-san test-e2e-tsan \
-        test-browser test-load test-fuzz test-tsan build-clang fuzz bench clean areacodes format
+        test-browser test-load test-fuzz test-tsan test-unit-pg test-e2e-pg build-clang fuzz bench clean \
+        areacodes format
 
 all: $(PROGRAM)
 
@@ -198,27 +199,58 @@ BROWSER := node --test --test-concurrency=1 test/browser/
 test-browser: $(PROGRAM) $(NODE_DEPS)
 	SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)
 
+# The store's unit tests and the end-to-end tests against PostgreSQL: scripts/with_pg.sh
+# starts a throwaway cluster (initdb into a temporary folder, its own Unix socket folder) and
+# removes it afterwards. Only the suites that touch the store run again: the unit suites
+# store*, queue, recovery and route_writer, and every end-to-end file but those that never
+# depend on the database (Discord alerts, softphone tokens, static web files, the OpenAPI
+# document, the vendored SDK). docs/POSTGRES.md says what runs where.
+WITH_PG     := sh scripts/with_pg.sh
+PG_FILTER   := --filter '@(store*|queue|recovery|route_writer)/*'
+E2E_PG_SKIP := alerts softphone web_files openapi vendor
+E2E_PG      := node --test $(filter-out $(E2E_PG_SKIP:%=test/e2e/%.test.mjs),$(sort $(wildcard test/e2e/*.test.mjs)))
+# Within `make test` the PostgreSQL end-to-end pass is split: the file with a throughput
+# threshold (32 clients must connect enough calls in 3 s) runs alone, the others in the
+# background beside the unit suites.
+E2E_PG_ALONE := test/e2e/concurrency.test.mjs
+E2E_PG_BESIDE := $(filter-out $(E2E_PG_ALONE),$(E2E_PG))
+
+test-unit-pg: $(BUILD)/test/unit_tests
+	$(WITH_PG) $(BUILD)/test/unit_tests --jobs 2 $(PG_FILTER)
+
+test-e2e-pg: $(PROGRAM) $(NODE_DEPS)
+	$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E_PG)
+
 # The program also builds warning-free with the other compiler.
 build-clang:
 	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/sureconnect
 
-# Every suite, then one closing line: "N passed, N failed".
+# Every suite, then one closing line: "N passed, N failed", with each suite's wall time. The
+# PostgreSQL end-to-end pass (plain build) runs in the background beside the unit and CLI
+# suites, up to "wait": it spends most of its time waiting on the daemons and the database
+# server. Its throughput-sensitive file, the SQLite end-to-end suites and the browser tests
+# run alone after it. The store's unit tests run on PostgreSQL once, under ASan+UBSan.
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
       $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(BUILD)/test/race_tsan $(FUZZERS) $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
+	    "e2e-pg&=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E_PG_BESIDE)" \
 	    "unit=$(BUILD)/test/unit_tests --jobs 2" \
 	    "unit-asan-ubsan=$(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2" \
 	    "unit-tsan=$(TSAN_ENV) $(BUILD)/test/race_tsan" \
 	    "fuzz=sh scripts/fuzz.sh $(FUZZ_TEST_SECONDS) $(BUILD)/fuzz/crashes $(FUZZERS)" \
+	    "unit-pg-asan-ubsan=$(WITH_PG) env $(SAN_ENV) $(BUILD)/test/unit_tests_san --jobs 2 $(PG_FILTER)" \
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
+	    wait \
+	    "e2e-pg-alone=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) node --test $(E2E_PG_ALONE)" \
 	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
 	    "e2e-tsan=$(TSAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/tsan/sureconnect) $(E2E_TSAN)" \
 	    "load-crash=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(LOAD_SHORT)" \
 	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
 
-# Every benchmark, then one table of their medians (scripts/bench_table.sh). bench_http and
-# bench_memory start the daemon (build/sureconnect) on a temporary database and loopback.
+# Every benchmark, then one table of their medians (scripts/bench_table.sh). bench_http,
+# bench_pg and bench_memory start the daemon (build/sureconnect) on temporary databases and
+# loopback; bench_pg also starts a throwaway PostgreSQL cluster (scripts/pg_test_cluster.sh).
 BENCH_LOG := $(BUILD)/bench/results.log
 bench: $(BENCHES) $(PROGRAM) $(NODE_DEPS)
 	@mkdir -p $(dir $(BENCH_LOG)) && : > $(BENCH_LOG)

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages that the build and the tests need when they are missing
-# (chromium: the browser tests of the web pages drive it headless through playwright-core;
-# libclang-rt-N-dev: libFuzzer for the fuzz targets),
+# (libpq for the PostgreSQL store; PostgreSQL 15's server, whose initdb/pg_ctl the tests use
+# to start throwaway clusters of their own; chromium: the browser tests of the web pages
+# drive it headless through playwright-core; libclang-rt-N-dev: libFuzzer for the fuzz
+# targets),
 # then the npm packages of the end-to-end tests (package-lock.json, `npm ci`) when
 # node_modules is missing or older than the lock file. As root it runs apt-get; otherwise
 # it prints the command to run.
 set -eu
-PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev nodejs chromium"
+PACKAGES="make gcc clang pkg-config libjansson-dev libsqlite3-dev sqlite3 libssl-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql-15 nodejs chromium"
 # clang's libFuzzer and sanitizer runtimes (the fuzz targets, fuzz/) are in libclang-rt-N-dev,
 # which clang-N only recommends; N is the version Debian's clang package depends on.
 clang_major=$(apt-cache depends clang 2>/dev/null | sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)

@@ -115,13 +115,18 @@ void api_ops_metrics(http_req *rq)
             "# TYPE sureconnect_recovery_corrections_total counter\n"
             "sureconnect_recovery_corrections_total{kind=\"call_counts\"} %lld\n"
             "sureconnect_recovery_corrections_total{kind=\"ring_timeout\"} %lld\n"
-            "sureconnect_recovery_corrections_total{kind=\"max_connected\"} %lld\n",
+            "sureconnect_recovery_corrections_total{kind=\"max_connected\"} %lld\n"
+            "# HELP sureconnect_queue_notify_wakeups_total Queue passes woken by a database"
+            " notification (PostgreSQL: capacity freed by another daemon or process).\n"
+            "# TYPE sureconnect_queue_notify_wakeups_total counter\n"
+            "sureconnect_queue_notify_wakeups_total %lld\n",
             stats.queued_calls, qs ? (long long)atomic_load(&qs->handoffs) : 0LL,
             qs ? (long long)atomic_load(&qs->timeouts) : 0LL,
             qs ? (long long)atomic_load(&qs->failures) : 0LL,
             qs ? (long long)atomic_load(&qs->recovered_counts) : 0LL,
             qs ? (long long)atomic_load(&qs->recovered_ringing) : 0LL,
-            qs ? (long long)atomic_load(&qs->recovered_connected) : 0LL);
+            qs ? (long long)atomic_load(&qs->recovered_connected) : 0LL,
+            qs ? (long long)atomic_load(&qs->notified) : 0LL);
     twilio_handoff_stats *hs = twilio_handoff_stats_of(m->handoff);
     ops_put(buf, &n,
             "# HELP sureconnect_twilio_handoffs_total Waiting Twilio callers moved to their"

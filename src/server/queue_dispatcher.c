@@ -21,6 +21,9 @@ struct queue_dispatcher {
     rng_splitmix gen;
     rng_source rng;
     pthread_t thread;
+    store *listen_st; /* NULL without notifications (SQLite) */
+    pthread_t listener;
+    atomic_bool listen_stop;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool kicked, stopping;
@@ -182,6 +185,46 @@ static void *qd_main(void *arg)
     return NULL;
 }
 
+/* The listener thread: turns the database's capacity notifications into kicks. A dropped
+ * connection kicks too (a notification may have been missed) and is retried. */
+static void *qd_listen(void *arg)
+{
+    queue_dispatcher *d = arg;
+    while (!atomic_load(&d->listen_stop)) {
+        int n = store_wait_notify(d->listen_st, QUEUE_LISTEN_MS);
+        if (n > 0)
+            atomic_fetch_add(&d->stats.notified, 1);
+        if (n != 0)
+            queue_dispatcher_kick(d);
+        if (n < 0) {
+            struct timespec pause = {0, QUEUE_LISTEN_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* Opens the listening connection and starts its thread when the store has notifications;
+ * without them (SQLite) there is nothing to do. Returns false on failure. */
+static bool qd_start_listener(queue_dispatcher *d, const char *db, char *errbuf, size_t errlen)
+{
+    if (store_open(db, &d->listen_st, errbuf, errlen) < 0)
+        return false;
+    int rc = store_listen(d->listen_st);
+    if (rc == ERR_UNSUPPORTED) {
+        store_close(d->listen_st);
+        d->listen_st = NULL;
+        return true;
+    }
+    if (rc < 0 || pthread_create(&d->listener, NULL, qd_listen, d) != 0) {
+        snprintf(errbuf, errlen, "cannot listen for database notifications");
+        store_close(d->listen_st);
+        d->listen_st = NULL;
+        return false;
+    }
+    return true;
+}
+
 queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, int64_t max_connected_ms,
                                          char *errbuf, size_t errlen)
 {
@@ -203,22 +246,39 @@ queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, int64_
     d->rng = rng_splitmix_source(&d->gen, seed);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->wake, NULL);
+    atomic_init(&d->listen_stop, false);
     if (events_bus_add_tap(bus, qd_tap, d) != 0 ||
         pthread_create(&d->thread, NULL, qd_main, d) != 0) {
         snprintf(errbuf, errlen, "cannot start the queue dispatcher");
-        pthread_cond_destroy(&d->wake);
-        pthread_mutex_destroy(&d->lock);
-        store_close(d->st);
-        free(d);
-        return NULL;
+        goto out_free;
+    }
+    if (!qd_start_listener(d, db, errbuf, errlen)) {
+        pthread_mutex_lock(&d->lock);
+        d->stopping = true;
+        pthread_cond_signal(&d->wake);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(d->thread, NULL);
+        goto out_free;
     }
     return d;
+
+out_free:
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->lock);
+    store_close(d->st);
+    free(d);
+    return NULL;
 }
 
 void queue_dispatcher_stop(queue_dispatcher *d)
 {
     if (!d)
         return;
+    if (d->listen_st) {
+        atomic_store(&d->listen_stop, true);
+        pthread_join(d->listener, NULL);
+        store_close(d->listen_st);
+    }
     pthread_mutex_lock(&d->lock);
     d->stopping = true;
     pthread_cond_signal(&d->wake);

@@ -17,6 +17,7 @@
 #define QUEUE_TICK_MS 500      /* a pass at least this often */
 #define RECOVERY_SWEEP_MS 1000 /* and a recovery sweep (service/recovery.h) this often */
 #define QUEUE_MIN_GAP_MS 10    /* and at most one pass per this, however many kicks */
+#define QUEUE_LISTEN_MS 200    /* the notification listener checks for a stop this often */
 
 typedef struct queue_dispatcher queue_dispatcher;
 
@@ -29,13 +30,17 @@ typedef struct {
     atomic_llong recovered_counts;    /* agents whose call count the sweep corrected */
     atomic_llong recovered_ringing;   /* calls stuck ringing that the sweep failed over */
     atomic_llong recovered_connected; /* silent connected calls the sweep ended */
+    atomic_llong notified;            /* wake-ups by a database notification (PostgreSQL) */
 } queue_dispatcher_stats;
 
 /* Opens its store connection on `db`, taps `bus` (before the bus is shared) and starts the
  * thread, which makes a first pass and a recovery sweep at once (timeouts that passed and
  * calls left ringing while the daemon was down are handled at start), then sweeps every
  * RECOVERY_SWEEP_MS, ending connected calls silent for max_connected_ms. Every correction
- * is logged (event=recovery) and counted. Returns NULL with a message in errbuf on failure. */
+ * is logged (event=recovery) and counted. On PostgreSQL a second thread with its own
+ * connection listens for the database's capacity notifications (store_listen), so that
+ * capacity freed by another daemon on the same database wakes this dispatcher at once; the
+ * periodic pass stays the fallback. Returns NULL with a message in errbuf on failure. */
 queue_dispatcher *queue_dispatcher_start(const char *db, events_bus *bus, int64_t max_connected_ms,
                                          char *errbuf, size_t errlen);
 

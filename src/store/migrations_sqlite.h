@@ -1,6 +1,6 @@
 /* migrations_sqlite.h -- the SQLite schema as numbered migrations, applied in order on open.
  * Only ever append: a migration that shipped is never edited. The PostgreSQL store keeps its
- * own dialect's list beside this one (migrations_postgres.h) with the same numbers. */
+ * own dialect's list beside this one (migrations_pg.h) with the same numbers. */
 #ifndef SC_MIGRATIONS_SQLITE_H
 #define SC_MIGRATIONS_SQLITE_H
 

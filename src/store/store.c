@@ -1,10 +1,12 @@
-/* store.c -- picks the storage backend from a URL, and the backend-independent helpers. */
+/* store.c -- picks the storage backend from a URL, sends each call to the handle's backend,
+ * and the backend-independent helpers. */
 #include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_pg.h"
 #include "store_sqlite.h"
 
 static const char *const store_status_names[] = {
@@ -22,12 +24,8 @@ int store_open(const char *url, store **out, char *errbuf, size_t errlen)
             snprintf(errbuf, errlen, "no database given");
         return ERR_INVALID;
     }
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen,
-                     "PostgreSQL is not supported by this build yet; give a SQLite file path");
-        return ERR_UNSUPPORTED;
-    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return store_pg_open(url, out, errbuf, errlen);
     /* Everything else is a SQLite file path; "sqlite://" or "sqlite:" prefixes are allowed. */
     if (strncmp(url, "sqlite://", 9) == 0)
         url += 9;
@@ -40,6 +38,30 @@ int store_open(const char *url, store **out, char *errbuf, size_t errlen)
     }
     return store_sqlite_open(url, out, errbuf, errlen);
 }
+
+/* True when `st` is a PostgreSQL handle (both backends' handles open with their kind). */
+static bool store_is_pg(const store *st)
+{
+    return st && *(const store_kind *)(const void *)st == STORE_KIND_PG;
+}
+
+void store_close(store *st)
+{
+    if (store_is_pg(st))
+        store_pg_close(st);
+    else
+        store_sqlite_close(st);
+}
+
+/* store_NAME for every per-handle function: the backend's own. A NULL handle goes to the
+ * SQLite backend, whose argument checks answer ERR_INVALID. */
+#define STORE_DISPATCH(name, params, args)                                                         \
+    int store_##name params                                                                        \
+    {                                                                                              \
+        return store_is_pg(st) ? store_pg_##name args : store_sqlite_##name args;                  \
+    }
+STORE_FUNCTIONS(STORE_DISPATCH)
+#undef STORE_DISPATCH
 
 void store_call_clear(store_call *call)
 {

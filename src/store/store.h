@@ -297,4 +297,19 @@ int store_checkpoint(store *st);
 int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
                         int *results, store_call *rows);
 
+/* ---- wake-ups between daemons (issue 6: PostgreSQL LISTEN/NOTIFY) ------------------------ */
+
+/* On PostgreSQL every committed change that may free capacity for a waiting caller (a claim
+ * released, an agent registered, changed or streaming, the configuration replaced) also
+ * notifies the channel "sureconnect_capacity", whichever daemon or CLI made it.
+ * store_listen subscribes this handle to it (again by itself after a reconnection). Returns
+ * ERR_OK, or ERR_UNSUPPORTED on SQLite (a database file has no notifications: the periodic
+ * sweep of the queue dispatcher covers changes made by other processes). */
+int store_listen(store *st);
+
+/* Waits up to timeout_ms for notifications on a listening handle. Returns how many came
+ * (> 0), 0 when none came in time, or a negative err_code (the connection dropped; the next
+ * call reconnects and listens again, and a caller should act as if notified). */
+int store_wait_notify(store *st, int timeout_ms);
+
 #endif

@@ -119,6 +119,7 @@ static const char *const store_sql[Q_COUNT] = {
 };
 
 struct store {
+    store_kind kind; /* STORE_KIND_SQLITE: first, for store.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     config *cache; /* static configuration as of cache_version; NULL until loaded */
@@ -354,6 +355,7 @@ int store_sqlite_open(const char *path, store **out, char *errbuf, size_t errlen
             snprintf(errbuf, errlen, "out of memory");
         return ERR_NOMEM;
     }
+    st->kind = STORE_KIND_SQLITE;
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         snprintf(st->err, sizeof st->err, "cannot open %s: %s", path,
@@ -385,11 +387,11 @@ int store_sqlite_open(const char *path, store **out, char *errbuf, size_t errlen
 
 out_close:
     store_errout(st, errbuf, errlen);
-    store_close(st);
+    store_sqlite_close(st);
     return rc;
 }
 
-void store_close(store *st)
+void store_sqlite_close(store *st)
 {
     if (!st)
         return;
@@ -401,7 +403,7 @@ void store_close(store *st)
     free(st);
 }
 
-int store_schema_version(store *st)
+int store_sqlite_schema_version(store *st)
 {
     int version = 0;
     if (!st)
@@ -412,7 +414,7 @@ int store_schema_version(store *st)
 
 /* ---- transactions --------------------------------------------------------------------- */
 
-int store_begin(store *st)
+int store_sqlite_begin(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -423,7 +425,7 @@ int store_begin(store *st)
     return store_run_q(st, Q_BEGIN, "begin");
 }
 
-int store_commit(store *st)
+int store_sqlite_commit(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -437,7 +439,7 @@ int store_commit(store *st)
     return rc;
 }
 
-int store_rollback(store *st)
+int store_sqlite_rollback(store *st)
 {
     if (!st)
         return ERR_INVALID;
@@ -743,7 +745,7 @@ static int store_write_numbers_members(store *st, const config *cfg, sqlite3_stm
     return ERR_OK;
 }
 
-int store_config_replace(store *st, const config *cfg, char *errbuf, size_t errlen)
+int store_sqlite_config_replace(store *st, const config *cfg, char *errbuf, size_t errlen)
 {
     sqlite3_stmt *q[R_COUNT] = {0};
     bool nested = false;
@@ -1069,7 +1071,7 @@ static int store_apply_live(store *st, config *cfg)
     return err;
 }
 
-int store_config_load(store *st, config **out, char *errbuf, size_t errlen)
+int store_sqlite_config_load(store *st, config **out, char *errbuf, size_t errlen)
 {
     config *cfg = NULL;
     int rc;
@@ -1128,7 +1130,8 @@ static int store_changed_or_missing(store *st, sqlite3_stmt *s, const char *what
     return sqlite3_changes(st->db) > 0 ? ERR_OK : ERR_NOT_FOUND;
 }
 
-int store_agent_set(store *st, const char *agent_id, int status, int max_concurrent, int64_t now_ms)
+int store_sqlite_agent_set(store *st, const char *agent_id, int status, int max_concurrent,
+                           int64_t now_ms)
 {
     if (!st || !agent_id || status > AGENT_DEACTIVATED)
         return ERR_INVALID;
@@ -1145,7 +1148,7 @@ int store_agent_set(store *st, const char *agent_id, int status, int max_concurr
     return store_changed_or_missing(st, s, "set agent");
 }
 
-int store_agent_register(store *st, const char *agent_id, int64_t until_ms)
+int store_sqlite_agent_register(store *st, const char *agent_id, int64_t until_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1157,12 +1160,12 @@ int store_agent_register(store *st, const char *agent_id, int64_t until_ms)
     return store_changed_or_missing(st, s, "register agent");
 }
 
-int store_agent_unregister(store *st, const char *agent_id)
+int store_sqlite_agent_unregister(store *st, const char *agent_id)
 {
-    return store_agent_register(st, agent_id, 0);
+    return store_sqlite_agent_register(st, agent_id, 0);
 }
 
-int store_agent_stream(store *st, const char *agent_id, int64_t until_ms)
+int store_sqlite_agent_stream(store *st, const char *agent_id, int64_t until_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1176,7 +1179,7 @@ int store_agent_stream(store *st, const char *agent_id, int64_t until_ms)
 
 /* ---- the claim and the cursor ----------------------------------------------------------- */
 
-int store_claim(store *st, const char *agent_id, int64_t now_ms)
+int store_sqlite_claim(store *st, const char *agent_id, int64_t now_ms)
 {
     if (!st || !agent_id)
         return ERR_INVALID;
@@ -1191,7 +1194,7 @@ int store_claim(store *st, const char *agent_id, int64_t now_ms)
     return sqlite3_changes(st->db) == 1 ? 1 : 0;
 }
 
-int store_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
+int store_sqlite_rule_cursor_set(store *st, const char *rule_id, const char *agent_id)
 {
     if (!st || !rule_id || !agent_id)
         return ERR_INVALID;
@@ -1239,7 +1242,7 @@ static int store_trace_put(store *st, const store_call *call)
     return store_run(st, s, "write trace");
 }
 
-int store_call_insert(store *st, store_call *call)
+int store_sqlite_call_insert(store *st, store_call *call)
 {
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
         return ERR_INVALID;
@@ -1344,7 +1347,7 @@ static int store_call_read(store *st, int which, const char *call_id, store_call
     return rc;
 }
 
-int store_call_get(store *st, const char *call_id, store_call *out)
+int store_sqlite_call_get(store *st, const char *call_id, store_call *out)
 {
     return store_call_read(st, Q_CALL_GET, call_id, out);
 }
@@ -1406,10 +1409,10 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
     store_copy(cb.reason, sizeof cb.reason, "abandoned");
     cb.created_ms = now_ms;
     store_call_clear(&row);
-    return cb.campaign[0] ? store_callback_upsert(st, &cb) : ERR_OK;
+    return cb.campaign[0] ? store_sqlite_callback_upsert(st, &cb) : ERR_OK;
 }
 
-/* The body of store_call_end, inside its transaction. */
+/* The body of store_sqlite_call_end, inside its transaction. */
 static int store_call_end_locked(store *st, const char *call_id, call_status final_status,
                                  int64_t now_ms)
 {
@@ -1453,7 +1456,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
     return err;
 }
 
-int store_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
+int store_sqlite_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
 {
     bool nested;
     if (!st || !call_id || !store_status_is_final(final_status))
@@ -1470,7 +1473,7 @@ int store_call_end(store *st, const char *call_id, call_status final_status, int
 
 /* ---- callbacks and reconciliation -------------------------------------------------------- */
 
-int store_callback_upsert(store *st, store_callback *cb)
+int store_sqlite_callback_upsert(store *st, store_callback *cb)
 {
     if (!st || !cb || !cb->campaign[0] || !cb->reason[0])
         return ERR_INVALID;
@@ -1501,7 +1504,7 @@ int store_callback_upsert(store *st, store_callback *cb)
     return rc;
 }
 
-int store_reconcile_counts(store *st)
+int store_sqlite_reconcile_counts(store *st)
 {
     bool nested;
     if (!st)
@@ -1555,7 +1558,7 @@ static int store_call_status_of(store *st, const char *call_id, call_status *sta
     return rc;
 }
 
-int store_call_answer(store *st, const char *call_id, int64_t now_ms)
+int store_sqlite_call_answer(store *st, const char *call_id, int64_t now_ms)
 {
     sqlite3_stmt *s;
     call_status status;
@@ -1586,8 +1589,8 @@ int store_call_answer(store *st, const char *call_id, int64_t now_ms)
     return ERR_CONFLICT;
 }
 
-int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms, char *agent_out,
-                                 size_t agent_cap)
+int store_sqlite_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
+                                        char *agent_out, size_t agent_cap)
 {
     sqlite3_stmt *s;
     call_status status;
@@ -1616,7 +1619,7 @@ int store_call_release_for_retry(store *st, const char *call_id, int64_t now_ms,
     return ERR_CONFLICT;
 }
 
-int store_call_update_route(store *st, const store_call *call, int expected)
+int store_sqlite_call_update_route(store *st, const store_call *call, int expected)
 {
     sqlite3_stmt *s;
     call_status status;
@@ -1658,7 +1661,7 @@ int store_call_update_route(store *st, const store_call *call, int expected)
 }
 
 /* Steps a bound query of STORE_CALL_COLS into a new array of at most `limit` rows (see
- * store_call_list for ownership). Does not finalize `s`. */
+ * store_sqlite_call_list for ownership). Does not finalize `s`. */
 static int store_call_rows(store *st, sqlite3_stmt *s, int limit, store_call **out, int *n,
                            const char *what)
 {
@@ -1686,7 +1689,7 @@ out_free_rows:
     return rc;
 }
 
-int store_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
+int store_sqlite_call_list(store *st, const store_call_filter *f, store_call **out, int *n)
 {
     sqlite3_stmt *s;
     if (!st || !f || !out || !n || f->limit < 1 || f->limit > 1000)
@@ -1716,7 +1719,8 @@ int store_call_list(store *st, const store_call_filter *f, store_call **out, int
     return rc;
 }
 
-int store_calls_stale(store *st, int64_t updated_before_ms, int limit, store_call **out, int *n)
+int store_sqlite_calls_stale(store *st, int64_t updated_before_ms, int limit, store_call **out,
+                             int *n)
 {
     sqlite3_stmt *s;
     if (!st || !out || !n || limit < 1 || limit > 1000)
@@ -1737,7 +1741,7 @@ int store_calls_stale(store *st, int64_t updated_before_ms, int limit, store_cal
     return rc;
 }
 
-int store_call_find_external(store *st, const char *external_id, store_call *out)
+int store_sqlite_call_find_external(store *st, const char *external_id, store_call *out)
 {
     sqlite3_stmt *s;
     if (!st || !external_id || !external_id[0] || !out)
@@ -1759,7 +1763,7 @@ int store_call_find_external(store *st, const char *external_id, store_call *out
 
 /* ---- the call queue (issue 4) ------------------------------------------------------------ */
 
-int store_queue_count(store *st, const char *campaign, long long *out)
+int store_sqlite_queue_count(store *st, const char *campaign, long long *out)
 {
     sqlite3_stmt *s;
     if (!st || !out)
@@ -1778,7 +1782,7 @@ int store_queue_count(store *st, const char *campaign, long long *out)
     return rc;
 }
 
-int store_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n)
+int store_sqlite_queue_list(store *st, const char *campaign, int limit, store_call **out, int *n)
 {
     sqlite3_stmt *s;
     if (!st || !out || !n || limit < 1 || limit > 1000)
@@ -1798,7 +1802,7 @@ int store_queue_list(store *st, const char *campaign, int limit, store_call **ou
     return rc;
 }
 
-int store_queue_position(store *st, const store_call *call, long long *out)
+int store_sqlite_queue_position(store *st, const store_call *call, long long *out)
 {
     sqlite3_stmt *s;
     if (!st || !call || !out)
@@ -1819,8 +1823,8 @@ int store_queue_position(store *st, const store_call *call, long long *out)
     return rc;
 }
 
-int store_queue_handle_time(store *st, const char *campaign, int64_t since_ms, long long *avg_ms,
-                            long long *n)
+int store_sqlite_queue_handle_time(store *st, const char *campaign, int64_t since_ms,
+                                   long long *avg_ms, long long *n)
 {
     static const char hex[] = "0123456789abcdef";
     char lower[13];
@@ -1872,7 +1876,8 @@ static void store_callback_row(sqlite3_stmt *s, store_callback *cb)
     cb->updated_ms = sqlite3_column_int64(s, 12);
 }
 
-int store_callback_list(store *st, const store_callback_filter *f, store_callback **out, int *n)
+int store_sqlite_callback_list(store *st, const store_callback_filter *f, store_callback **out,
+                               int *n)
 {
     sqlite3_stmt *s;
     store_callback *rows = NULL;
@@ -1914,7 +1919,7 @@ out_finalize:
     return rc;
 }
 
-int store_callback_get(store *st, long long id, store_callback *out)
+int store_sqlite_callback_get(store *st, long long id, store_callback *out)
 {
     sqlite3_stmt *s;
     if (!st || !out)
@@ -1934,8 +1939,8 @@ int store_callback_get(store *st, long long id, store_callback *out)
     return rc;
 }
 
-int store_callback_complete(store *st, long long id, const char *agent_id, const char *note,
-                            int64_t now_ms)
+int store_sqlite_callback_complete(store *st, long long id, const char *agent_id, const char *note,
+                                   int64_t now_ms)
 {
     sqlite3_stmt *s = NULL;
     store_callback cb;
@@ -1945,7 +1950,7 @@ int store_callback_complete(store *st, long long id, const char *agent_id, const
     int rc = store_tx_enter(st, &nested);
     if (rc < 0)
         return rc;
-    rc = store_callback_get(st, id, &cb);
+    rc = store_sqlite_callback_get(st, id, &cb);
     if (rc < 0)
         goto out_leave;
     if (!cb.open) {
@@ -2001,7 +2006,7 @@ static int store_count(store *st, const char *sql, int64_t now_ms, long long *ou
     return rc;
 }
 
-int store_stats_get(store *st, int64_t now_ms, store_stats *out)
+int store_sqlite_stats_get(store *st, int64_t now_ms, store_stats *out)
 {
     if (!st || !out)
         return ERR_INVALID;
@@ -2022,7 +2027,7 @@ int store_stats_get(store *st, int64_t now_ms, store_stats *out)
     return rc;
 }
 
-int store_ping(store *st)
+int store_sqlite_ping(store *st)
 {
     long long one = 0;
     if (!st)
@@ -2030,8 +2035,8 @@ int store_ping(store *st)
     return store_count(st, "SELECT count(*) FROM meta", 0, &one);
 }
 
-int store_apikey_create(store *st, const char *name, const char *secret_sha256, int64_t now_ms,
-                        long long *id)
+int store_sqlite_apikey_create(store *st, const char *name, const char *secret_sha256,
+                               int64_t now_ms, long long *id)
 {
     sqlite3_stmt *s;
     if (!st || !name || !name[0] || !secret_sha256 || !id)
@@ -2052,7 +2057,7 @@ int store_apikey_create(store *st, const char *name, const char *secret_sha256, 
     return rc;
 }
 
-int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
+int store_sqlite_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
 {
     sqlite3_stmt *s;
     if (!st || !name_or_id || !name_or_id[0])
@@ -2070,8 +2075,8 @@ int store_apikey_revoke(store *st, const char *name_or_id, int64_t now_ms)
     return rc;
 }
 
-int store_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
-                             int64_t now_ms, long long *id)
+int store_sqlite_agent_token_create(store *st, const char *agent_id, const char *secret_sha256,
+                                    int64_t now_ms, long long *id)
 {
     sqlite3_stmt *s;
     if (!st || !agent_id || !secret_sha256 || !id)
@@ -2092,7 +2097,7 @@ int store_agent_token_create(store *st, const char *agent_id, const char *secret
     return rc;
 }
 
-int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out)
+int store_sqlite_auth_lookup(store *st, const char *secret_sha256, store_principal *out)
 {
     sqlite3_stmt *s;
     if (!st || !secret_sha256 || !out)
@@ -2118,7 +2123,7 @@ int store_auth_lookup(store *st, const char *secret_sha256, store_principal *out
 
 /* ---- added for the daemon's group commit (server/route_writer) --------------------------- */
 
-int store_autocheckpoint(store *st, int pages)
+int store_sqlite_autocheckpoint(store *st, int pages)
 {
     if (!st || pages < 0)
         return ERR_INVALID;
@@ -2127,7 +2132,7 @@ int store_autocheckpoint(store *st, int pages)
     return ERR_OK;
 }
 
-int store_checkpoint(store *st)
+int store_sqlite_checkpoint(store *st)
 {
     int log = 0, done = 0;
     if (!st)
@@ -2140,8 +2145,8 @@ int store_checkpoint(store *st)
     return log > done ? log - done : 0;
 }
 
-int store_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
-                        int *results, store_call *rows)
+int store_sqlite_call_end_many(store *st, const char *const *call_ids, const int64_t *now_ms, int n,
+                               int *results, store_call *rows)
 {
     if (!st || n < 0 || (n > 0 && (!call_ids || !now_ms || !results)))
         return ERR_INVALID;
@@ -2150,7 +2155,7 @@ int store_call_end_many(store *st, const char *const *call_ids, const int64_t *n
     /* One transaction and no savepoints: a failure rolls back every end of the batch (inside
      * the caller's transaction, the caller rolls back). */
     bool own = sqlite3_get_autocommit(st->db);
-    int rc = own ? store_begin(st) : ERR_OK;
+    int rc = own ? store_sqlite_begin(st) : ERR_OK;
     if (rc < 0)
         return rc;
     for (int i = 0; i < n && rc == ERR_OK; i++) {
@@ -2161,12 +2166,25 @@ int store_call_end_many(store *st, const char *const *call_ids, const int64_t *n
             rc = store_call_get_brief(st, call_ids[i], &rows[i]);
     }
     if (rc == ERR_OK && own)
-        rc = store_commit(st);
+        rc = store_sqlite_commit(st);
     if (rc < 0) {
         if (own)
-            store_rollback(st);
+            store_sqlite_rollback(st);
         for (int i = 0; rows && i < n; i++)
             store_call_clear(&rows[i]);
     }
     return rc;
+}
+
+/* ---- wake-ups between daemons: none on a database file ----------------------------------- */
+
+int store_sqlite_listen(store *st)
+{
+    return st ? ERR_UNSUPPORTED : ERR_INVALID;
+}
+
+int store_sqlite_wait_notify(store *st, int timeout_ms)
+{
+    (void)timeout_ms;
+    return st ? ERR_UNSUPPORTED : ERR_INVALID;
 }

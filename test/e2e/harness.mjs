@@ -1,6 +1,9 @@
 // harness.mjs -- starts the real daemon (build/sureconnect serve) on a temporary database
 // and a free loopback port, and gives tests a small JSON client. Every server started is
 // stopped by the test that started it (stop() also checks the clean exit on SIGTERM).
+// The database is a SQLite file, or, when SURECONNECT_TEST_PG holds the URL of a PostgreSQL
+// database (postgresql:///NAME?host=...; scripts/with_pg.sh sets it), a new database created
+// on that server for each daemon and dropped at its stop().
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +12,21 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.SURECONNECT_BIN || resolve(here, '../../build/sureconnect');
+export const PG = process.env.SURECONNECT_TEST_PG || '';
+
+// Runs one SQL statement on the PostgreSQL server of SURECONNECT_TEST_PG (psql).
+function pgExec(sql) {
+  execFileSync('psql', [PG, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+let pgSerial = 0;
+// A new empty PostgreSQL database; returns its URL and its name.
+function pgCreate() {
+  const name = `sc_e2e_${process.pid}_${++pgSerial}`;
+  pgExec(`CREATE DATABASE ${name}`);
+  const q = PG.indexOf('?');
+  return { name, url: `postgresql:///${name}${q >= 0 ? PG.slice(q) : ''}` };
+}
 
 // A small configuration in the import format: three agents, one campaign per mode, and
 // a campaign whose rule has one agent (for callbacks).
@@ -47,8 +65,9 @@ export function cli(db, ...args) {
 // and key instead (a second daemon, or a restart); the database then stays until the first
 // daemon's stop(). `threads` is the pool size; `args` are extra options of serve.
 export async function startServer({ shared = null, threads = 4, args = [] } = {}) {
-  const dir = shared ? null : mkdtempSync(join(tmpdir(), 'sc_e2e_'));
-  const db = shared ? shared.db : join(dir, 'test.db');
+  const pg = !shared && PG ? pgCreate() : null;
+  const dir = shared || pg ? null : mkdtempSync(join(tmpdir(), 'sc_e2e_'));
+  const db = shared ? shared.db : pg ? pg.url : join(dir, 'test.db');
   if (!shared) cli(db, 'migrate');
   const key = shared ? shared.key : cli(db, 'key', 'create', '--name', 'admin').trim();
   const child = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--threads', String(threads), ...args],
@@ -66,7 +85,7 @@ export async function startServer({ shared = null, threads = 4, args = [] } = {}
   });
   const url = `http://127.0.0.1:${port}`;
   const srv = {
-    url, port, db, key, child, exited,
+    url, port, db, key, child, exited, pg: Boolean(PG),
     get log() { return log; },
     // Sends a request; body objects are sent as JSON, strings as they are. `signal` may
     // abort it early.
@@ -92,6 +111,7 @@ export async function startServer({ shared = null, threads = 4, args = [] } = {}
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const r = await exited;
       if (dir) rmSync(dir, { recursive: true, force: true });
+      if (pg) pgExec(`DROP DATABASE IF EXISTS ${pg.name} WITH (FORCE)`);
       return r;
     },
     // Kills the daemon with SIGKILL (a crash) and waits until it is gone; the database stays.

@@ -100,14 +100,51 @@ out_close:
     return NULL;
 }
 
-static long long race_sql_int(sqlite3 *db, const char *sql)
+static bool race_is_pg(const char *path)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return -999;
-    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -999;
-    sqlite3_finalize(s);
-    return v;
+    return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
+}
+
+/* Runs a query on a connection of its own to the database (a SQLite file or a PostgreSQL URL,
+ * as the store takes) and copies the first column of up to `max` rows into rows ("" for
+ * NULL). Returns the number of rows copied, or -1 on an error. */
+static int race_sql_rows(const char *path, const char *sql, char (*rows)[STORE_CALL_ID_MAX], int max)
+{
+    int n = 0;
+    if (race_is_pg(path)) {
+        PGconn *c = PQconnectdb(path);
+        PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+            n = -1;
+        for (int i = 0; n >= 0 && i < PQntuples(res) && n < max; i++)
+            snprintf(rows[n++], STORE_CALL_ID_MAX, "%s", PQgetvalue(res, i, 0));
+        PQclear(res);
+        PQfinish(c);
+        return n;
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        n = -1;
+    while (n >= 0 && n < max && sqlite3_step(q) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(q, 0);
+        snprintf(rows[n++], STORE_CALL_ID_MAX, "%s", v ? (const char *)v : "");
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* One integer from a query (NULL counts as 0); -999 when there is no row or an error. */
+static long long race_sql_int(const char *path, const char *sql)
+{
+    char row[1][STORE_CALL_ID_MAX];
+    return race_sql_rows(path, sql, row, 1) == 1 ? strtoll(row[0], NULL, 10) : -999;
 }
 
 /* ---- many connections claiming directly ------------------------------------------------ */
@@ -254,8 +291,6 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
     pthread_t threads[CC_THREADS], sampler_thread;
     claim_sampler sampler;
     atomic_int total_claims;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
     int started = 0, claims = 0, ends = 0, lost = 0;
     bool sampling = false;
     memset(r, 0, sizeof *r);
@@ -297,37 +332,32 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
     /* About one sample per 20 claims (500 for the unit test's 10,400). */
     RACE_CHECK(r, sampler.samples >= claims_total / 21, "only %ld samples", sampler.samples);
 
-    RACE_CHECK(r, sqlite3_open(db_path, &db) == SQLITE_OK, "sqlite3_open");
-    sqlite3_busy_timeout(db, 5000);
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''") == claims,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE agent <> ''") == claims,
                "calls with an agent differ from the claims won");
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls WHERE status = 'completed'") == ends,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") == ends,
                "completed calls differ from the ends");
     RACE_CHECK(r,
-               race_sql_int(db, "SELECT count(*) FROM agents a WHERE a.active_calls <>"
+               race_sql_int(db_path, "SELECT count(*) FROM agents a WHERE a.active_calls <>"
                                 " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
                                 "  AND c.holds_claim = 1)") == 0,
                "an agent's count differs from the claims its calls hold");
-    RACE_CHECK(r, race_sql_int(db, "SELECT sum(active_calls) FROM agents") == claims - ends,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT sum(active_calls) FROM agents") == claims - ends,
                "the counts do not add up to the calls still open");
     RACE_CHECK(r, store_reconcile_counts(st) == 0, "a count drifted");
 
     /* End everything still open: every count returns to zero. */
     char ids[CC_THREADS * CC_MAX_OPEN][STORE_CALL_ID_MAX];
     int open = 0;
-    RACE_CHECK(r,
-               sqlite3_prepare_v2(db, "SELECT id FROM calls WHERE holds_claim = 1", -1, &q, NULL) ==
-                   SQLITE_OK,
-               "select open calls");
-    while (sqlite3_step(q) == SQLITE_ROW && open < CC_THREADS * CC_MAX_OPEN)
-        snprintf(ids[open++], STORE_CALL_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 0));
+    open = race_sql_rows(db_path, "SELECT id FROM calls WHERE holds_claim = 1", ids,
+                         CC_THREADS * CC_MAX_OPEN);
+    RACE_CHECK(r, open >= 0, "select open calls");
     RACE_CHECK(r, open == claims - ends, "%d calls hold a claim, expected %d", open, claims - ends);
     for (int i = 0; i < open; i++)
         RACE_CHECK(r, store_call_end(st, ids[i], CALL_COMPLETED, RACE_NOW) == 1,
                    "ending call %s did not release once", ids[i]);
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM agents WHERE active_calls <> 0") == 0,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM agents WHERE active_calls <> 0") == 0,
                "a count is not back at zero");
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls WHERE holds_claim = 1") == 0,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE holds_claim = 1") == 0,
                "a call still holds a claim");
 out:
     for (int i = 0; i < started; i++)
@@ -336,8 +366,6 @@ out:
         atomic_store(&sampler.stop, 1);
         pthread_join(sampler_thread, NULL);
     }
-    sqlite3_finalize(q);
-    sqlite3_close(db);
     store_close(st);
     return r->error[0] == '\0';
 }
@@ -470,7 +498,6 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
     pthread_t threads[RW_THREADS], sampler_thread;
     claim_sampler sampler;
     route_writer *writer = NULL;
-    sqlite3 *db = NULL;
     char(*ids)[STORE_CALL_ID_MAX] = NULL;
     char err[STORE_ERR_MAX] = "";
     int started = 0, routed = 0, connects = 0, ends = 0, busy = 0;
@@ -524,18 +551,16 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
     qsort(ids, (size_t)routed, STORE_CALL_ID_MAX, rw_cmp_id);
     for (int i = 1; i < routed; i++)
         RACE_CHECK(r, strcmp(ids[i - 1], ids[i]) != 0, "call id %s answered twice", ids[i]);
-    RACE_CHECK(r, sqlite3_open(db_path, &db) == SQLITE_OK, "sqlite3_open");
-    sqlite3_busy_timeout(db, 5000);
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls") == routed,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls") == routed,
                "call rows differ from the routes answered");
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls WHERE agent <> ''") == connects,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE agent <> ''") == connects,
                "calls with an agent differ from the connects");
     RACE_CHECK(
-        r, race_sql_int(db, "SELECT count(*) FROM calls WHERE status = 'completed'") == connects,
+        r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") == connects,
         "completed calls differ from the connects");
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM agents WHERE active_calls <> 0") == 0,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM agents WHERE active_calls <> 0") == 0,
                "a count is not back at zero");
-    RACE_CHECK(r, race_sql_int(db, "SELECT count(*) FROM calls WHERE holds_claim = 1") == 0,
+    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE holds_claim = 1") == 0,
                "a call still holds a claim");
     for (int i = 0; i < routed; i++) {
         store_call c;
@@ -551,7 +576,6 @@ out:
         pthread_join(sampler_thread, NULL);
     }
     route_writer_close(writer);
-    sqlite3_close(db);
     free(ids);
     store_close(st);
     return r->error[0] == '\0';

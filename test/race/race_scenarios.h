@@ -1,6 +1,7 @@
 /* race_scenarios.h -- the unit tests' concurrency scenarios: real threads claiming and
- * releasing agents on a real SQLite file while a sampler thread checks, from its own
- * connection, that no count ever leaves [0, max] or drifts from the claims its calls hold.
+ * releasing agents on a real database (a SQLite file, or PostgreSQL by URL) while a sampler
+ * thread checks, from its own connection, that no count ever leaves [0, max] or drifts from
+ * the claims its calls hold.
  * Plain C (no Criterion), so that the same scenarios run in the Criterion unit tests
  * (test/unit/test_store_concurrency.c, test_route_writer.c) and, built with ThreadSanitizer,
  * in the driver race_tsan.c, which Criterion cannot run under. */

@@ -2,7 +2,6 @@
  * a claim, calls stuck ringing past their ring timeout failed over, connected calls silent
  * too long ended; nothing touched before its time. */
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,15 +121,9 @@ Test(recovery, call_counts_are_set_from_the_calls_that_hold_a_claim)
     store *st = rc_open();
     callflow_outcome c;
     recovery_result r;
-    sqlite3 *db = NULL;
     rc_route(st, &c);
-    cr_assert_eq(sqlite3_open(rc_db.path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db,
-                              "UPDATE agents SET active_calls = 5 WHERE id = 'a1';"
-                              "UPDATE agents SET active_calls = 2 WHERE id = 'a2'",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    sqlite3_close(db);
+    temp_db_sql_exec(&rc_db, "UPDATE agents SET active_calls = 5 WHERE id = 'a1';"
+                             "UPDATE agents SET active_calls = 2 WHERE id = 'a2'");
     cr_assert_eq(rc_sweep(st, FX_NOW + 1, &r), 0);
     cr_assert_eq(r.counts_fixed, 2);
     recovery_result_free(&r);

@@ -1,7 +1,6 @@
 /* test_store.c -- the SQLite store and the call flow: migrations, configuration, claims,
  * exactly-once release, callbacks, calls and whole routes. */
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "router_fixture.h"
 #include "service/callflow.h"
+#include "store/migrations_pg.h"
 #include "store/migrations_sqlite.h"
 #include "store/store.h"
 #include "temp_db.h"
@@ -35,40 +35,20 @@ static store *st_open(void)
     return st;
 }
 
-/* One integer from a query on a separate plain connection to the same file. */
+/* Plain SQL on a separate connection to the same database (either backend). */
 static long long st_sql_int(const char *sql)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s: %s", sql,
-                 sqlite3_errmsg(db));
-    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -999;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
+    return temp_db_sql_int(&st_db, sql);
 }
 
 static void st_sql_exec(const char *sql)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
-                 sqlite3_errmsg(db));
-    sqlite3_close(db);
+    temp_db_sql_exec(&st_db, sql);
 }
 
 static void st_sql_text(const char *sql, char *out, size_t cap)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    const unsigned char *t = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
-    snprintf(out, cap, "%s", t ? (const char *)t : "(null)");
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    temp_db_sql_text(&st_db, sql, out, cap);
 }
 
 static void st_replace(store *st, const config *cfg)
@@ -206,6 +186,12 @@ Test(store, migrations_applied_once_and_reopen_is_noop)
     long long applied = st_sql_int("SELECT sum(applied_ms) FROM schema_migrations");
     for (int i = 0; i < STORE_SQLITE_MIGRATIONS_COUNT; i++)
         cr_assert_eq(store_sqlite_migrations[i].version, i + 1, "migrations numbered 1..N");
+    /* Both dialects have the same numbered migrations, side by side. */
+    cr_assert_eq(STORE_PG_MIGRATIONS_COUNT, STORE_SQLITE_MIGRATIONS_COUNT);
+    for (int i = 0; i < STORE_PG_MIGRATIONS_COUNT; i++) {
+        cr_assert_eq(store_pg_migrations[i].version, i + 1);
+        cr_assert_str_eq(store_pg_migrations[i].name, store_sqlite_migrations[i].name);
+    }
 
     st = st_open();
     cr_assert_eq(store_schema_version(st), STORE_SQLITE_MIGRATIONS_COUNT);
@@ -218,27 +204,20 @@ Test(store, migrations_applied_once_and_reopen_is_noop)
 
 /* A database made before migrations 7 and 8: 7 makes carrier call ids unique (a repeated
  * one keeps the oldest row's, the others get "#" and their id), 8 moves each call's trace
- * into call_traces: every trace stays readable as before, and calls loses the column. */
+ * into call_traces: every trace stays readable as before, and calls loses the column. The
+ * first six migrations are applied by hand in the backend's own dialect. */
 Test(store, migrations_7_and_8_keep_existing_calls)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(st_db.path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db, STORE_SQLITE_MIGRATIONS_TABLE, NULL, NULL, NULL), SQLITE_OK);
+    char sql[200];
+    st_sql_exec(st_db.pg ? STORE_PG_MIGRATIONS_TABLE : STORE_SQLITE_MIGRATIONS_TABLE);
     for (int i = 0; i < 6; i++) {
-        char sql[160];
-        cr_assert_eq(sqlite3_exec(db, store_sqlite_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK,
-                     "%s", sqlite3_errmsg(db));
+        st_sql_exec(st_db.pg ? store_pg_migrations[i].sql : store_sqlite_migrations[i].sql);
         snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 'old', 0)", i + 1);
-        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        st_sql_exec(sql);
     }
-    cr_assert_eq(sqlite3_exec(db,
-                              "INSERT INTO calls (id, external_id, status, trace_json, created_ms,"
-                              " updated_ms)"
-                              " VALUES ('00a1', 'CA1', 'completed', '{\"action\":\"connect\"}',"
-                              " 1, 2), ('00a2', 'CA1', 'failed', '{\"action\":\"reject\"}', 3, 4)",
-                              NULL, NULL, NULL),
-                 SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    st_sql_exec("INSERT INTO calls (id, external_id, status, trace_json, created_ms, updated_ms)"
+                " VALUES ('00a1', 'CA1', 'completed', '{\"action\":\"connect\"}', 1, 2),"
+                " ('00a2', 'CA1', 'failed', '{\"action\":\"reject\"}', 3, 4)");
 
     store *st = st_open();
     cr_assert_eq(store_schema_version(st), STORE_SQLITE_MIGRATIONS_COUNT);
@@ -256,8 +235,10 @@ Test(store, migrations_7_and_8_keep_existing_calls)
     store_call_clear(&got);
     store_close(st);
     cr_assert_eq(st_sql_int("SELECT count(*) FROM call_traces"), 2);
-    cr_assert_eq(st_sql_int("SELECT count(*) FROM pragma_table_info('calls')"
-                            " WHERE name = 'trace_json'"),
+    cr_assert_eq(st_sql_int(st_db.pg ? "SELECT count(*) FROM information_schema.columns"
+                                       " WHERE table_name = 'calls' AND column_name = 'trace_json'"
+                                     : "SELECT count(*) FROM pragma_table_info('calls')"
+                                       " WHERE name = 'trace_json'"),
                  0);
 }
 
@@ -274,6 +255,8 @@ Test(store, refuses_a_newer_schema)
 
 Test(store, wal_mode_is_on)
 {
+    if (st_db.pg)
+        cr_skip_test("SQLite-specific: the journal mode of the database file");
     store *st = st_open();
     char mode[32];
     st_sql_text("PRAGMA journal_mode", mode, sizeof mode);
@@ -281,15 +264,44 @@ Test(store, wal_mode_is_on)
     store_close(st);
 }
 
-Test(store, postgres_url_is_unsupported)
+Test(store, unreachable_postgres_is_a_store_error)
 {
     store *st = (store *)&st;
     char err[STORE_ERR_MAX] = "";
-    cr_assert_eq(store_open("postgres://db.example/sureconnect", &st, err, sizeof err),
-                 ERR_UNSUPPORTED);
+    cr_assert_eq(
+        store_open("postgresql:///sureconnect?host=/nonexistent/sock&port=1", &st, err, sizeof err),
+        ERR_STORE);
     cr_assert_null(st);
     cr_assert(strstr(err, "PostgreSQL"), "message: %s", err);
     cr_assert_eq(store_open("", &st, err, sizeof err), ERR_INVALID);
+}
+
+Test(store, reconnects_after_the_connection_dropped)
+{
+    if (!st_db.pg)
+        cr_skip_test("PostgreSQL-specific: a dropped server connection");
+    store *st = st_open();
+    config *cfg = fx_config(st_flow_config, NULL);
+    st_replace(st, cfg);
+    config_free(cfg);
+    cr_assert_eq(store_agent_register(st, "a", FX_NOW + 60000), ERR_OK);
+    /* The server ends every other session of this database, the store's included. */
+    st_sql_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    /* Outside a transaction the next statement reconnects and runs (prepared again). */
+    cr_assert_eq(store_claim(st, "a", FX_NOW), 1);
+    cr_assert_eq(store_ping(st), ERR_OK);
+    /* Inside a transaction the work is lost with the connection: an error, then usable. */
+    cr_assert_eq(store_begin(st), ERR_OK);
+    cr_assert_eq(store_claim(st, "a", FX_NOW), 1);
+    st_sql_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    cr_assert_lt(store_claim(st, "a", FX_NOW), 0);
+    cr_assert_eq(store_rollback(st), ERR_OK);
+    cr_assert_eq(st_sql_int("SELECT active_calls FROM agents WHERE id = 'a'"), 1);
+    cr_assert_eq(store_claim(st, "a", FX_NOW), 1);
+    cr_assert_eq(st_sql_int("SELECT active_calls FROM agents WHERE id = 'a'"), 2);
+    store_close(st);
 }
 
 Test(store, config_replace_round_trip)
@@ -984,9 +996,16 @@ Test(store_callflow, failing_batch_rolls_back_everything)
     config *cfg = fx_config(st_flow_config, NULL);
     st_replace(st, cfg);
     /* A trigger makes the second insert fail, after the first call was claimed. */
-    st_sql_exec("CREATE TRIGGER fail_second BEFORE INSERT ON calls"
-                " WHEN (SELECT COUNT(*) FROM calls) >= 1"
-                " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    if (st_db.pg)
+        st_sql_exec("CREATE FUNCTION fail_second() RETURNS trigger LANGUAGE plpgsql AS $$"
+                    " BEGIN IF (SELECT count(*) FROM calls) >= 1 THEN"
+                    " RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;"
+                    "CREATE TRIGGER fail_second BEFORE INSERT ON calls"
+                    " FOR EACH ROW EXECUTE FUNCTION fail_second()");
+    else
+        st_sql_exec("CREATE TRIGGER fail_second BEFORE INSERT ON calls"
+                    " WHEN (SELECT COUNT(*) FROM calls) >= 1"
+                    " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
     rng_splitmix g;
     rng_source rng = rng_splitmix_source(&g, 3);
     callflow_request reqs[2] = {
