@@ -202,12 +202,11 @@ test-browser: $(PROGRAM) $(NODE_DEPS)
 # The store's unit tests and the end-to-end tests against PostgreSQL: scripts/with_pg.sh
 # starts a throwaway cluster (initdb into a temporary folder, its own Unix socket folder) and
 # removes it afterwards. Only the suites that touch the store run again: the unit suites
-# store*, queue, recovery and route_writer, and every end-to-end file but those that never
-# depend on the database (Discord alerts, softphone tokens, static web files, the OpenAPI
-# document, the vendored SDK). docs/POSTGRES.md says what runs where.
+# store*, queue, recovery and route_writer, and every end-to-end file but those that test
+# no storage behaviour (Discord alerts' delivery, static web files, the vendored SDK). docs/POSTGRES.md says what runs where.
 WITH_PG     := sh scripts/with_pg.sh
 PG_FILTER   := --filter '@(store*|queue|recovery|route_writer)/*'
-E2E_PG_SKIP := alerts softphone web_files openapi vendor
+E2E_PG_SKIP := alerts web_files vendor
 E2E_PG      := node --test $(filter-out $(E2E_PG_SKIP:%=test/e2e/%.test.mjs),$(sort $(wildcard test/e2e/*.test.mjs)))
 # Within `make test` the PostgreSQL end-to-end pass is split: the file with a throughput
 # threshold (32 clients must connect enough calls in 3 s) runs alone, the others in the
