@@ -154,14 +154,40 @@ int store_common_ids_push(char (**ids)[CONFIG_ID_MAX], int *cap, int n, const ch
     return ERR_OK;
 }
 
-int *store_common_rule_index(const config *cfg, char (*ids)[CONFIG_ID_MAX])
+bool store_common_cache_fresh(const store_cache *c, long long version)
 {
+    return c->cfg && c->version == version;
+}
+
+int store_common_cache_install(store_cache *c, config *cfg, char (*ids)[CONFIG_ID_MAX],
+                               long long version)
+{
+    config_finish(cfg);
     int *index = malloc((size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof *index);
     if (!index)
-        return NULL;
+        return ERR_NOMEM;
     for (int i = 0; i < cfg->n_rules; i++)
         index[i] = config_find_rule(cfg, ids[i]);
-    return index;
+    store_common_cache_free(c);
+    c->cfg = cfg;
+    c->version = version;
+    c->rule_index = index;
+    c->n_rule_index = cfg->n_rules;
+    return ERR_OK;
+}
+
+void store_common_cache_set_cursor(const store_cache *c, config *cfg, int seq, const char *agent)
+{
+    if (seq < 0 || seq >= c->n_rule_index || c->rule_index[seq] < 0)
+        return;
+    cfg->rules[c->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+}
+
+void store_common_cache_free(store_cache *c)
+{
+    config_free(c->cfg);
+    free(c->rule_index);
+    memset(c, 0, sizeof *c);
 }
 
 /* ---- calls and callbacks ----------------------------------------------------------------- */

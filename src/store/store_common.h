@@ -1,7 +1,7 @@
 /* store_common.h -- what both store backends (store_sqlite.c, store_pg.c) do alike, apart
  * from any database library: the text forms of state and category masks as the tables keep
- * them, agent statuses, call ids, the configuration's index check, the rule index of a
- * loaded configuration. For the backends only; errors go to the caller's buffer (a
+ * them, agent statuses, call ids, the configuration's index check, the cache of the
+ * static configuration. For the backends only; errors go to the caller's buffer (a
  * backend passes its handle's message buffer). */
 #ifndef SC_STORE_COMMON_H
 #define SC_STORE_COMMON_H
@@ -52,9 +52,10 @@ bool store_common_status_is_final(call_status s);
  * writers can follow them. Returns ERR_OK, or ERR_INVALID with a message in err[errlen]. */
 int store_common_check_indexes(const config *cfg, char *err, size_t errlen);
 
-/* Writes a new call id into out[STORE_CALL_ID_MAX]: 32 hex digits, the creation time in ms
- * (48 bits, so later calls sort later) then 80 random bits from OpenSSL. Returns ERR_OK, or
- * ERR_STORE with a message in err[errlen] when no random bytes could be had. */
+/* Writes a new call id into out[STORE_CALL_ID_MAX]: 32 lowercase hex digits, the creation
+ * time in ms (48 bits) then 80 random bits from OpenSSL. Ids made later sort later, so new
+ * rows land at the right end of the id index instead of on a random page. Returns ERR_OK,
+ * or ERR_STORE with a message in err[errlen] when no random bytes could be had. */
 int store_common_new_call_id(int64_t created_ms, char *out, char *err, size_t errlen);
 
 /* Fills *cb (zeroed first) as the callback of the caller of `row` who left the queue:
@@ -62,13 +63,34 @@ int store_common_new_call_id(int64_t created_ms, char *out, char *err, size_t er
  * callback without one, which the caller does not record. */
 void store_common_abandoned_callback(const store_call *row, int64_t now_ms, store_callback *cb);
 
+/* A handle's cache of the static configuration (live columns are applied to a copy on
+ * every load), with the map from the rules' stored order (seq) to their index in it. */
+typedef struct {
+    config *cfg; /* as of `version`; NULL until loaded */
+    long long version;
+    int *rule_index; /* rules.seq -> index into cfg->rules */
+    int n_rule_index;
+} store_cache;
+
+/* True when the cache holds the configuration of `version`. */
+bool store_common_cache_fresh(const store_cache *c, long long version);
+
+/* Finishes `cfg`, freshly loaded in stored order with ids[i] the id of the rule of seq i
+ * (config_finish() sorts the rules), and makes it the cache of `version`, freeing the
+ * previous one. Returns ERR_OK (the cache owns cfg), or ERR_NOMEM (the cache is unchanged
+ * and the caller still owns cfg). */
+int store_common_cache_install(store_cache *c, config *cfg, char (*ids)[CONFIG_ID_MAX],
+                               long long version);
+
+/* Sets the round-robin cursor of the rule stored as `seq` in cfg (a copy of the cache) to
+ * `agent` (NULL: none); a seq the cache does not know is passed over. */
+void store_common_cache_set_cursor(const store_cache *c, config *cfg, int seq, const char *agent);
+
+/* Frees what the cache holds and empties it. */
+void store_common_cache_free(store_cache *c);
+
 /* Appends `id` as entry n of the growing array *ids of rule ids (capacity *cap). Returns
  * ERR_OK, or ERR_NOMEM (the array is kept; the caller frees it either way). */
 int store_common_ids_push(char (**ids)[CONFIG_ID_MAX], int *cap, int n, const char *id);
-
-/* Maps each rule's stored order (seq, the index into ids) to its index in cfg once
- * config_finish() has sorted the rules. Returns a malloc'd array of cfg->n_rules entries
- * (at least one), which the caller frees, or NULL when out of memory. */
-int *store_common_rule_index(const config *cfg, char (*ids)[CONFIG_ID_MAX]);
 
 #endif

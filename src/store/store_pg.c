@@ -154,12 +154,9 @@ struct store {
     store_kind kind; /* STORE_KIND_PG: first, for store.c */
     PGconn *conn;
     bool prepared[Q_COUNT];
-    bool tx_lost;   /* the connection dropped inside a transaction not yet rolled back */
-    bool listening; /* store_listen was called: LISTEN again after a reconnection */
-    config *cache;  /* static configuration as of cache_version; NULL until loaded */
-    long long cache_version;
-    int *rule_index; /* rules.seq -> index into cache->rules */
-    int n_rule_index;
+    bool tx_lost;      /* the connection dropped inside a transaction not yet rolled back */
+    bool listening;    /* store_listen was called: LISTEN again after a reconnection */
+    store_cache cache; /* the static configuration */
     char err[STORE_ERR_MAX];
 };
 
@@ -530,8 +527,7 @@ void store_pg_close(store *st)
     if (!st)
         return;
     PQfinish(st->conn);
-    config_free(st->cache);
-    free(st->rule_index);
+    store_common_cache_free(&st->cache);
     free(st);
 }
 
@@ -650,7 +646,6 @@ static const char *const pg_upsert_rule =
     " position = excluded.position, enabled = excluded.enabled,"
     " states = excluded.states, categories = excluded.categories, mode = excluded.mode";
 
-/* Checks the indexes a config holds, so the writes below can follow them blindly. */
 static int store_expect_count(store *st, const char *sql, int want, const char *kind)
 {
     int err;
@@ -1005,7 +1000,6 @@ static int store_reload_cache(store *st, long long version)
 {
     PGresult *q[L_COUNT] = {0};
     char(*ids)[CONFIG_ID_MAX] = NULL;
-    int *index = NULL;
     int rc = ERR_OK;
     config *cfg = config_new();
     if (!cfg)
@@ -1022,25 +1016,15 @@ static int store_reload_cache(store *st, long long version)
         rc = store_load_rules(st, cfg, q[L_RULES], q[L_MEMBERS], &ids);
     if (rc < 0)
         goto out_clear;
-    config_finish(cfg);
-    index = store_common_rule_index(cfg, ids);
-    if (!index) {
+    if (store_common_cache_install(&st->cache, cfg, ids, version) < 0) {
         rc = store_nomem(st);
         goto out_clear;
     }
-    config_free(st->cache);
-    free(st->rule_index);
-    st->cache = cfg;
-    st->cache_version = version;
-    st->rule_index = index;
-    st->n_rule_index = cfg->n_rules;
     cfg = NULL;
-    index = NULL;
 out_clear:
     for (int i = 0; i < L_COUNT; i++)
         PQclear(q[i]);
     free(ids);
-    free(index);
     config_free(cfg);
     return rc;
 }
@@ -1068,10 +1052,7 @@ static int store_apply_live(store *st, config *cfg)
         return rc;
     for (int row = 0; row < PQntuples(r); row++) {
         int seq = col_int(r, row, 0);
-        if (seq < 0 || seq >= st->n_rule_index || st->rule_index[seq] < 0)
-            continue;
-        const char *agent = col(r, row, 1);
-        cfg->rules[st->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+        store_common_cache_set_cursor(&st->cache, cfg, seq, col(r, row, 1));
     }
     PQclear(r);
     return ERR_OK;
@@ -1096,12 +1077,12 @@ int store_pg_config_load(store *st, config **out, char *errbuf, size_t errlen)
         goto out_end_read;
     long long version = PQntuples(r) > 0 ? col_ll(r, 0, 0) : -1;
     PQclear(r);
-    if (!st->cache || version != st->cache_version) {
+    if (!store_common_cache_fresh(&st->cache, version)) {
         rc = store_reload_cache(st, version);
         if (rc < 0)
             goto out_end_read;
     }
-    cfg = config_clone(st->cache);
+    cfg = config_clone(st->cache.cfg);
     if (!cfg) {
         rc = store_nomem(st);
         goto out_end_read;
@@ -1193,8 +1174,6 @@ int store_pg_rule_cursor_set(store *st, const char *rule_id, const char *agent_i
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* A call id: 32 lowercase hex digits, the creation time in milliseconds (48 bits) and then
- * 80 random bits from OpenSSL (the same form as the SQLite store's). */
 int store_pg_call_insert(store *st, store_call *call)
 {
     pg_args a = {.n = 0};

@@ -119,10 +119,7 @@ struct store {
     store_kind kind; /* STORE_KIND_SQLITE: first, for store.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
-    config *cache; /* static configuration as of cache_version; NULL until loaded */
-    long long cache_version;
-    int *rule_index; /* rules.seq -> index into cache->rules */
-    int n_rule_index;
+    store_cache cache; /* the static configuration */
     char err[STORE_ERR_MAX];
 };
 
@@ -378,8 +375,7 @@ void store_sqlite_close(store *st)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->q[i]);
     sqlite3_close(st->db);
-    config_free(st->cache);
-    free(st->rule_index);
+    store_common_cache_free(&st->cache);
     free(st);
 }
 
@@ -502,7 +498,6 @@ static const char *const store_replace_sql[R_COUNT] = {
     [R_BUMP_VERSION] = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'",
 };
 
-/* Checks the indexes a config holds, so the writes below can follow them blindly. */
 static int store_expect_count(store *st, sqlite3_stmt *s, int want, const char *kind)
 {
     int rc = sqlite3_step(s);
@@ -868,7 +863,6 @@ static int store_reload_cache(store *st, long long version)
 {
     sqlite3_stmt *q[L_COUNT] = {0};
     char(*ids)[CONFIG_ID_MAX] = NULL;
-    int *index = NULL;
     int rc = ERR_OK;
     config *cfg = config_new();
     if (!cfg)
@@ -888,25 +882,15 @@ static int store_reload_cache(store *st, long long version)
         rc = store_load_rules(st, cfg, q[L_RULES], q[L_MEMBERS], &ids);
     if (rc < 0)
         goto out_finalize;
-    config_finish(cfg);
-    index = store_common_rule_index(cfg, ids);
-    if (!index) {
+    if (store_common_cache_install(&st->cache, cfg, ids, version) < 0) {
         rc = store_nomem(st);
         goto out_finalize;
     }
-    config_free(st->cache);
-    free(st->rule_index);
-    st->cache = cfg;
-    st->cache_version = version;
-    st->rule_index = index;
-    st->n_rule_index = cfg->n_rules;
     cfg = NULL;
-    index = NULL;
 out_finalize:
     for (int i = 0; i < L_COUNT; i++)
         sqlite3_finalize(q[i]);
     free(ids);
-    free(index);
     config_free(cfg);
     return rc;
 }
@@ -938,10 +922,8 @@ static int store_apply_live(store *st, config *cfg)
         return ERR_STORE;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int seq = sqlite3_column_int(s, 0);
-        if (seq < 0 || seq >= st->n_rule_index || st->rule_index[seq] < 0)
-            continue;
-        const char *agent = (const char *)sqlite3_column_text(s, 1);
-        cfg->rules[st->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+        store_common_cache_set_cursor(&st->cache, cfg, seq,
+                                      (const char *)sqlite3_column_text(s, 1));
     }
     err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load rule cursors");
     sqlite3_reset(s);
@@ -970,12 +952,12 @@ int store_sqlite_config_load(store *st, config **out, char *errbuf, size_t errle
     sqlite3_reset(s);
     if (rc < 0)
         goto out_end_read;
-    if (!st->cache || version != st->cache_version) {
+    if (!store_common_cache_fresh(&st->cache, version)) {
         rc = store_reload_cache(st, version);
         if (rc < 0)
             goto out_end_read;
     }
-    cfg = config_clone(st->cache);
+    cfg = config_clone(st->cache.cfg);
     if (!cfg) {
         rc = store_nomem(st);
         goto out_end_read;
@@ -1085,9 +1067,6 @@ int store_sqlite_rule_cursor_set(store *st, const char *rule_id, const char *age
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* A call id: 32 lowercase hex digits, the creation time in milliseconds (48 bits) and then
- * 80 random bits from OpenSSL. Ids made later sort later, so new rows land at the right end
- * of the id index instead of on a random page: a smaller write per routed call. */
 /* Writes call->trace_json as the call's trace (a new one, or replacing the previous
  * decision's), inside the caller's transaction. */
 static int store_trace_put(store *st, const store_call *call)
