@@ -140,7 +140,7 @@ $(BUILD)/test/cli_tests: $(CLI_SRC) $(PROGRAM)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -o $@ $(CLI_SRC) \
 	    $(LDLIBS) $(shell pkg-config --libs $(TESTPKG))
 
-$(BUILD)/bench/%: bench/%.c bench/include/bench_report.h $(LIB_OBJ)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/include/*.h) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench/include -o $@ $< $(LIB_OBJ) $(LDLIBS)
 

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_daemon.h"
 #include "bench_report.h"
 
 #define BENCH_AGENTS 8
@@ -76,25 +77,6 @@ typedef struct {
     long caller;
 } bench_ctx;
 
-static int64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int bench_cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int bench_cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The q-quantile of the samples in milliseconds (sorts them); 0 when empty. */
 static double bench_quantile_ms(bench_samples *s, double q)
 {
@@ -113,104 +95,6 @@ static void bench_sample(bench_samples *s, int64_t ns)
 
 /* ---- the daemon ----------------------------------------------------------------------- */
 
-/* Runs `argv` to completion with stdout into out (NUL-terminated, may be NULL) and stderr
- * discarded. Returns the exit status, or -1. */
-static int bench_exec(char *const argv[], char *out, size_t cap)
-{
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(pfd[1], STDOUT_FILENO);
-        if (null >= 0)
-            dup2(null, STDERR_FILENO); /* "key created" notes; failures show as the status */
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    size_t len = 0;
-    for (;;) {
-        char tmp[512];
-        ssize_t r = read(pfd[0], tmp, sizeof tmp);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; out && i < r && len + 1 < cap; i++)
-            out[len++] = tmp[i];
-    }
-    if (out && cap)
-        out[len] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Writes the demo configuration: BENCH_AGENTS agents with large limits in one priority
- * rule of one campaign on +18005550100. Returns 0 or -1. */
-static int bench_write_config(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "{\"agents\": [");
-    for (int i = 0; i < BENCH_AGENTS; i++)
-        fprintf(f,
-                "%s{\"id\": \"a%d\", \"name\": \"Agent %d\", \"status\": \"active\","
-                " \"max_concurrent\": 1000, \"states\": [], \"categories\": [],"
-                " \"softphone\": {\"type\": \"client\", \"address\": \"a%d\"}}",
-                i ? ", " : "", i, i, i);
-    fprintf(f, "], \"campaigns\": [{\"id\": \"bench\", \"name\": \"Bench\","
-               " \"default_category\": \"medicare\", \"ring_timeout_s\": 20,"
-               " \"queue\": {\"enabled\": false, \"max_size\": 50, \"max_wait_s\": 300,"
-               " \"hold_music_url\": null}, \"friendly_message\": \"Sorry.\","
-               " \"discord_webhook_url\": null,"
-               " \"tracking_numbers\": [{\"number\": \"+18005550100\", \"category\": null}],"
-               " \"rules\": [{\"id\": \"all\", \"name\": \"All\", \"position\": 1,"
-               " \"enabled\": true, \"states\": [], \"categories\": [], \"mode\": \"priority\","
-               " \"members\": [");
-    for (int i = 0; i < BENCH_AGENTS; i++)
-        fprintf(f, "%s{\"agent\": \"a%d\", \"priority\": %d, \"weight\": 1}", i ? ", " : "", i,
-                1 + i % 3);
-    fprintf(f, "]}]}]}\n");
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-/* Prepares the database with the CLI: migrate, import, register every agent for a day,
- * create the admin key (into key). Returns 0 or -1. */
-static int bench_prepare(const char *bin, const char *db, const char *cfg, char *key, size_t cap)
-{
-    char *migrate[] = {(char *)bin, "--db", (char *)db, "migrate", NULL};
-    char *import[] = {(char *)bin, "--db", (char *)db, "import", (char *)cfg, NULL};
-    char *keycmd[] = {(char *)bin, "--db", (char *)db, "key", "create", "--name", "bench", NULL};
-    char sink[256];
-    if (bench_exec(migrate, sink, sizeof sink) != 0 || bench_exec(import, sink, sizeof sink) != 0)
-        return -1;
-    for (int i = 0; i < BENCH_AGENTS; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "a%d", i);
-        char *reg[] = {(char *)bin, "--db",      (char *)db, "agent", "register",
-                       id,          "--expires", "86400",    NULL};
-        if (bench_exec(reg, sink, sizeof sink) != 0)
-            return -1;
-    }
-    if (bench_exec(keycmd, key, cap) != 0)
-        return -1;
-    key[strcspn(key, "\r\n")] = '\0';
-    return strncmp(key, "sck_", 4) == 0 ? 0 : -1;
-}
-
 /* The daemon's pool size: $BENCH_THREADS (1-64), else BENCH_THREADS. */
 static int bench_threads(void)
 {
@@ -219,83 +103,31 @@ static int bench_threads(void)
     return n >= 1 && n <= 64 ? n : BENCH_THREADS;
 }
 
-/* Starts `bin serve` on a free loopback port with stderr into `log`; waits for its
- * "event=listening" line. Returns the pid (port in *port), or -1. */
-static pid_t bench_serve(const char *bin, const char *db, const char *log, int *port)
+/* Reads /proc/PID/stat into buf[cap]; returns what follows the command name (which may
+ * hold spaces, so up to the last ')'): field 3 onwards. NULL when it cannot be read. */
+static const char *bench_proc_stat(pid_t pid, char *buf, size_t cap)
 {
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", bench_threads());
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int null = open("/dev/null", O_RDWR);
-        if (fd < 0 || null < 0)
-            _exit(127);
-        dup2(fd, STDERR_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(null, STDIN_FILENO);
-        execl(bin, bin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--threads", threads,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int waited = 0; waited < BENCH_START_TIMEOUT_S * 100; waited++) {
-        char buf[4096];
-        FILE *f = fopen(log, "r");
-        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = '\0';
-        const char *m = strstr(buf, "event=listening addr=127.0.0.1:");
-        if (m) {
-            *port = atoi(m + strlen("event=listening addr=127.0.0.1:"));
-            if (*port > 0)
-                return pid;
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return -1;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
-/* Stops the daemon with SIGTERM (SIGKILL after BENCH_STOP_TIMEOUT_S). Returns its exit
- * status, or -1 when it had to be killed. */
-static int bench_stop(pid_t pid)
-{
-    int st = 0;
-    kill(pid, SIGTERM);
-    for (int waited = 0; waited < BENCH_STOP_TIMEOUT_S * 100; waited++) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p ? p + 1 : NULL;
 }
 
 /* CPU seconds (user + system) the process `pid` has used, from /proc/PID/stat; -1. */
 static double bench_proc_cpu(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    char buf[1024];
+    const char *p = bench_proc_stat(pid, buf, sizeof buf);
     unsigned long long utime = 0, stime = 0;
     /* After ")": state (field 3), ..., utime (14), stime (15). */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p ||
+        sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -304,17 +136,10 @@ static double bench_proc_cpu(pid_t pid)
  * memory that the allocator gave back to the kernel shows here. */
 static double bench_proc_minflt(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
+    char buf[1024];
+    const char *p = bench_proc_stat(pid, buf, sizeof buf);
     unsigned long long minflt = 0;
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %llu", &minflt) != 1)
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %llu", &minflt) != 1)
         return -1;
     return (double)minflt;
 }
@@ -707,11 +532,12 @@ int main(void)
     snprintf(log, sizeof log, "%s/daemon.log", dir);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows as it comes, even into a file */
-    if (bench_write_config(cfg) != 0 || bench_prepare(bin, db, cfg, cx.key, sizeof cx.key) != 0) {
+    if (bench_write_config(cfg, BENCH_AGENTS) != 0 ||
+        bench_prepare(bin, db, cfg, BENCH_AGENTS, cx.key, sizeof cx.key) != 0) {
         fprintf(stderr, "bench_http: cannot prepare the database with %s\n", bin);
         goto out_remove;
     }
-    daemon = bench_serve(bin, db, log, &port);
+    daemon = bench_serve(bin, db, log, bench_threads(), BENCH_START_TIMEOUT_S, &port);
     if (daemon < 0) {
         fprintf(stderr, "bench_http: the daemon did not start (log: %s)\n", log);
         goto out_remove;
@@ -748,7 +574,7 @@ out_stop:
     free(cx.conns);
     free(cx.route.us);
     free(cx.end.us);
-    if (bench_stop(daemon) != 0) {
+    if (bench_stop(daemon, BENCH_STOP_TIMEOUT_S) != 0) {
         fprintf(stderr, "bench_http: the daemon did not stop cleanly (log: %s)\n", log);
         status = 1;
     } else {

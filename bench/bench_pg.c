@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_daemon.h"
 #include "bench_report.h"
 
 #define BPG_AGENTS 8
@@ -43,191 +44,10 @@ static const char *const bpg_callers[] = {"+15125550100", "+13055550123", "+1415
                                           "+12125550111", "+17135550142", "+16175550177"};
 #define BPG_N_CALLERS ((int)(sizeof bpg_callers / sizeof bpg_callers[0]))
 
-static int64_t bpg_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int bpg_cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int bpg_cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static double bpg_median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof v[0], bpg_cmp_dbl);
+    qsort(v, (size_t)n, sizeof v[0], bench_cmp_dbl);
     return v[n / 2];
-}
-
-/* ---- processes --------------------------------------------------------------------------- */
-
-/* Runs argv to completion, its stdout into out (NUL-terminated; may be NULL), stderr to
- * /dev/null. Returns the exit status, or -1. */
-static int bpg_exec(char *const argv[], char *out, size_t cap)
-{
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(pfd[1], STDOUT_FILENO);
-        if (null >= 0)
-            dup2(null, STDERR_FILENO);
-        close(pfd[0]);
-        close(pfd[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    size_t len = 0;
-    for (;;) {
-        char tmp[512];
-        ssize_t r = read(pfd[0], tmp, sizeof tmp);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; out && i < r && len + 1 < cap; i++)
-            out[len++] = tmp[i];
-    }
-    if (out && cap)
-        out[len] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The benchmark's configuration: BPG_AGENTS agents with large limits in one priority rule of
- * one campaign on +18005550100. Returns 0 or -1. */
-static int bpg_write_config(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "{\"agents\": [");
-    for (int i = 0; i < BPG_AGENTS; i++)
-        fprintf(f,
-                "%s{\"id\": \"a%d\", \"name\": \"Agent %d\", \"status\": \"active\","
-                " \"max_concurrent\": 1000, \"states\": [], \"categories\": [],"
-                " \"softphone\": {\"type\": \"client\", \"address\": \"a%d\"}}",
-                i ? ", " : "", i, i, i);
-    fprintf(f, "], \"campaigns\": [{\"id\": \"bench\", \"name\": \"Bench\","
-               " \"default_category\": \"medicare\", \"ring_timeout_s\": 20,"
-               " \"queue\": {\"enabled\": false, \"max_size\": 50, \"max_wait_s\": 300,"
-               " \"hold_music_url\": null}, \"friendly_message\": \"Sorry.\","
-               " \"discord_webhook_url\": null,"
-               " \"tracking_numbers\": [{\"number\": \"+18005550100\", \"category\": null}],"
-               " \"rules\": [{\"id\": \"all\", \"name\": \"All\", \"position\": 1,"
-               " \"enabled\": true, \"states\": [], \"categories\": [], \"mode\": \"priority\","
-               " \"members\": [");
-    for (int i = 0; i < BPG_AGENTS; i++)
-        fprintf(f, "%s{\"agent\": \"a%d\", \"priority\": %d, \"weight\": 1}", i ? ", " : "", i,
-                1 + i % 3);
-    fprintf(f, "]}]}]}\n");
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-/* Migrates and imports the database `db` with the CLI, registers every agent for a day and
- * creates an admin key (into key). Returns 0 or -1. */
-static int bpg_prepare(const char *bin, const char *db, const char *cfg, char *key, size_t cap)
-{
-    char sink[256];
-    char *migrate[] = {(char *)bin, "--db", (char *)db, "migrate", NULL};
-    char *import[] = {(char *)bin, "--db", (char *)db, "import", (char *)cfg, NULL};
-    char *keycmd[] = {(char *)bin, "--db", (char *)db, "key", "create", "--name", "bench", NULL};
-    if (bpg_exec(migrate, sink, sizeof sink) != 0 || bpg_exec(import, sink, sizeof sink) != 0)
-        return -1;
-    for (int i = 0; i < BPG_AGENTS; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "a%d", i);
-        char *reg[] = {(char *)bin, "--db",      (char *)db, "agent", "register",
-                       id,          "--expires", "86400",    NULL};
-        if (bpg_exec(reg, sink, sizeof sink) != 0)
-            return -1;
-    }
-    if (bpg_exec(keycmd, key, cap) != 0)
-        return -1;
-    key[strcspn(key, "\r\n")] = '\0';
-    return strncmp(key, "sck_", 4) == 0 ? 0 : -1;
-}
-
-/* Starts `bin serve` on a free loopback port with stderr into `log` and waits for its
- * "event=listening" line. Returns the pid (port in *port), or -1. */
-static pid_t bpg_serve(const char *bin, const char *db, const char *log, int *port)
-{
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", BPG_THREADS);
-    unlink(log); /* an earlier setup's log names an earlier daemon's port */
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int null = open("/dev/null", O_RDWR);
-        if (fd < 0 || null < 0)
-            _exit(127);
-        dup2(fd, STDERR_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(null, STDIN_FILENO);
-        execl(bin, bin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--threads", threads,
-              (char *)NULL);
-        _exit(127);
-    }
-    static const char mark[] = "event=listening addr=127.0.0.1:";
-    for (int waited = 0; waited < BPG_START_TIMEOUT_S * 100; waited++) {
-        char buf[4096];
-        FILE *f = fopen(log, "r");
-        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = '\0';
-        const char *m = strstr(buf, mark);
-        if (m && (*port = atoi(m + strlen(mark))) > 0)
-            return pid;
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return -1;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
-/* Stops a daemon with SIGTERM (SIGKILL after BPG_STOP_TIMEOUT_S). Returns its exit status,
- * or -1 when it had to be killed. */
-static int bpg_stop(pid_t pid)
-{
-    int st = 0;
-    if (pid <= 0)
-        return 0;
-    kill(pid, SIGTERM);
-    for (int waited = 0; waited < BPG_STOP_TIMEOUT_S * 100; waited++) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
 }
 
 /* ---- the load: client threads with one keep-alive connection each ----------------------- */
@@ -329,9 +149,9 @@ static void *bpg_client_main(void *arg)
                           "POST /v1/calls HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
                           "%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                           run->key, bl, body);
-        int64_t t0 = bpg_now_ns();
+        int64_t t0 = bench_now_ns();
         int status = bpg_roundtrip(fd, req, (size_t)rl, in, &reply);
-        int64_t us = (bpg_now_ns() - t0) / 1000;
+        int64_t us = (bench_now_ns() - t0) / 1000;
         const char *p = status == 201 ? strstr(reply, "\"call_id\":\"") : NULL;
         size_t n = p ? strcspn(p + 11, "\"") : 0;
         if (!p || n == 0 || n >= sizeof id) {
@@ -405,15 +225,15 @@ static int bpg_measure(const char *key, const int *ports, int n_ports, bpg_figur
     for (int r = 0; r < BPG_ROUNDS && started == BPG_CLIENTS; r++) {
         atomic_store(&run->pairs, 0);
         atomic_store(&run->n_samples, 0);
-        int64_t t0 = bpg_now_ns();
+        int64_t t0 = bench_now_ns();
         atomic_store(&run->phase, 1);
         bpg_sleep(BPG_ROUND_S);
         atomic_store(&run->phase, 0);
-        double secs = (double)(bpg_now_ns() - t0) / 1e9;
+        double secs = (double)(bench_now_ns() - t0) / 1e9;
         long n = atomic_load(&run->n_samples);
         if (n > BPG_SAMPLES_MAX)
             n = BPG_SAMPLES_MAX;
-        qsort(run->samples, (size_t)n, sizeof run->samples[0], bpg_cmp_i32);
+        qsort(run->samples, (size_t)n, sizeof run->samples[0], bench_cmp_i32);
         rates[r] = (double)atomic_load(&run->pairs) / secs;
         p50[r] = n ? run->samples[(size_t)(0.50 * (double)(n - 1) + 0.5)] / 1000.0 : 0;
         p99[r] = n ? run->samples[(size_t)(0.99 * (double)(n - 1) + 0.5)] / 1000.0 : 0;
@@ -444,13 +264,14 @@ static int bpg_setup(const char *bin, const char *dir, const char *label, const 
     pid_t pids[BPG_MAX_DAEMONS] = {-1, -1};
     int ports[BPG_MAX_DAEMONS] = {0, 0}, rc = -1;
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-    if (bpg_write_config(cfg) != 0 || bpg_prepare(bin, db, cfg, key, sizeof key) != 0) {
+    if (bench_write_config(cfg, BPG_AGENTS) != 0 ||
+        bench_prepare(bin, db, cfg, BPG_AGENTS, key, sizeof key) != 0) {
         fprintf(stderr, "bench_pg: %s: cannot prepare the database with %s\n", label, bin);
         return -1;
     }
     for (int i = 0; i < n_daemons; i++) {
         snprintf(log[i], sizeof log[i], "%s/daemon%d.log", dir, i);
-        pids[i] = bpg_serve(bin, db, log[i], &ports[i]);
+        pids[i] = bench_serve(bin, db, log[i], BPG_THREADS, BPG_START_TIMEOUT_S, &ports[i]);
         if (pids[i] < 0) {
             fprintf(stderr, "bench_pg: %s: daemon %d did not start (log: %s)\n", label, i + 1,
                     log[i]);
@@ -466,7 +287,7 @@ static int bpg_setup(const char *bin, const char *dir, const char *label, const 
         fprintf(stderr, "bench_pg: %s: %ld requests failed\n", label, out->errors);
 out_stop:
     for (int i = 0; i < n_daemons; i++)
-        if (pids[i] > 0 && bpg_stop(pids[i]) != 0) {
+        if (pids[i] > 0 && bench_stop(pids[i], BPG_STOP_TIMEOUT_S) != 0) {
             fprintf(stderr, "bench_pg: %s: daemon %d did not stop cleanly (log: %s)\n", label,
                     i + 1, log[i]);
             rc = -1;
@@ -481,7 +302,7 @@ static int bpg_cluster_start(const char *dir, char *url, size_t cap)
     char pgdir[600];
     snprintf(pgdir, sizeof pgdir, "%s/pg", dir);
     char *argv[] = {"sh", "scripts/pg_test_cluster.sh", "start", pgdir, NULL};
-    if (setenv("PG_TEST_DURABLE", "1", 1) != 0 || bpg_exec(argv, url, cap) != 0)
+    if (setenv("PG_TEST_DURABLE", "1", 1) != 0 || bench_exec(argv, url, cap) != 0)
         return -1;
     url[strcspn(url, "\r\n")] = '\0';
     return strncmp(url, "postgresql://", 13) == 0 ? 0 : -1;
@@ -492,7 +313,7 @@ static void bpg_cluster_stop(const char *dir)
     char pgdir[600];
     snprintf(pgdir, sizeof pgdir, "%s/pg", dir);
     char *argv[] = {"sh", "scripts/pg_test_cluster.sh", "stop", pgdir, NULL};
-    bpg_exec(argv, NULL, 0);
+    bench_exec(argv, NULL, 0);
 }
 
 /* Creates the database `name` on the cluster of `url` (psql) and writes its URL to out.
@@ -502,7 +323,7 @@ static int bpg_createdb(const char *url, const char *name, char *out, size_t cap
     char sql[128], sink[256];
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
     char *argv[] = {"psql", (char *)url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql, NULL};
-    if (bpg_exec(argv, sink, sizeof sink) != 0)
+    if (bench_exec(argv, sink, sizeof sink) != 0)
         return -1;
     const char *q = strchr(url, '?');
     snprintf(out, cap, "postgresql:///%s%s", name, q ? q : "");

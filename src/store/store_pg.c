@@ -8,16 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
-#include <openssl/rand.h>
 
-#include "../core/states.h"
 #include "migrations_pg.h"
+#include "store_common.h"
 
-#define STORE_STATES_TEXT_MAX (STATES_COUNT * 3 + 1)
-#define STORE_CATEGORIES_TEXT_MAX (CONFIG_MAX_CATEGORIES * CONFIG_CATEGORY_MAX + 1)
 #define PG_MAX_PARAMS 20
 
 /* Advisory lock keys (the first of pg_advisory_xact_lock's two int4 keys). */
@@ -158,12 +154,9 @@ struct store {
     store_kind kind; /* STORE_KIND_PG: first, for store.c */
     PGconn *conn;
     bool prepared[Q_COUNT];
-    bool tx_lost;   /* the connection dropped inside a transaction not yet rolled back */
-    bool listening; /* store_listen was called: LISTEN again after a reconnection */
-    config *cache;  /* static configuration as of cache_version; NULL until loaded */
-    long long cache_version;
-    int *rule_index; /* rules.seq -> index into cache->rules */
-    int n_rule_index;
+    bool tx_lost;      /* the connection dropped inside a transaction not yet rolled back */
+    bool listening;    /* store_listen was called: LISTEN again after a reconnection */
+    store_cache cache; /* the static configuration */
     char err[STORE_ERR_MAX];
 };
 
@@ -188,27 +181,10 @@ static void arg_i(pg_args *a, long long x)
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-static int64_t store_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void store_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void store_errout(const store *st, char *errbuf, size_t errlen)
 {
     if (errbuf && errlen)
-        store_copy(errbuf, errlen, st->err);
+        store_common_copy(errbuf, errlen, st->err);
 }
 
 static int store_nomem(store *st)
@@ -234,20 +210,12 @@ static int col_int(const PGresult *r, int row, int c)
 
 static void col_copy(const PGresult *r, int row, int c, char *dst, size_t cap)
 {
-    store_copy(dst, cap, col(r, row, c));
+    store_common_copy(dst, cap, col(r, row, c));
 }
 
 static char *col_strdup(const PGresult *r, int row, int c)
 {
-    const char *t = col(r, row, c);
-    size_t n = t ? strlen(t) : 0;
-    char *copy = malloc(n + 1);
-    if (copy) {
-        if (n)
-            memcpy(copy, t, n);
-        copy[n] = '\0';
-    }
-    return copy;
+    return store_common_strdup(col(r, row, c));
 }
 
 /* The number of rows a command changed (PQcmdTuples). */
@@ -419,14 +387,14 @@ static int store_tx_leave(store *st, bool nested, int rc)
         rc = c;
     }
     char keep[STORE_ERR_MAX];
-    store_copy(keep, sizeof keep, st->err);
+    store_common_copy(keep, sizeof keep, st->err);
     if (nested && !st->tx_lost) {
         store_exec(st, "ROLLBACK TO store_op", "rollback");
         store_exec(st, "RELEASE store_op", "release");
     } else if (!nested) {
         store_pg_rollback(st);
     }
-    store_copy(st->err, sizeof st->err, keep);
+    store_common_copy(st->err, sizeof st->err, keep);
     return rc;
 }
 
@@ -476,7 +444,7 @@ static int store_apply_migration(store *st, const store_pg_migration *m)
         goto out_end_tx;
     arg_i(&a, m->version);
     arg_s(&a, m->name);
-    arg_i(&a, store_wall_ms());
+    arg_i(&a, store_common_wall_ms());
     rc = store_run(st, -1,
                    "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
                    &a, what);
@@ -559,8 +527,7 @@ void store_pg_close(store *st)
     if (!st)
         return;
     PQfinish(st->conn);
-    config_free(st->cache);
-    free(st->rule_index);
+    store_common_cache_free(&st->cache);
     free(st);
 }
 
@@ -643,79 +610,6 @@ int store_pg_rollback(store *st)
     return store_exec(st, "ROLLBACK", "rollback");
 }
 
-/* ---- configuration: text forms of the masks ------------------------------------------- */
-
-static void store_states_text(uint64_t mask, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < STATES_COUNT && n + 4 <= cap; i++) {
-        if (!(mask & ((uint64_t)1 << i)))
-            continue;
-        if (n)
-            buf[n++] = ',';
-        memcpy(buf + n, states_code(i), 2);
-        n += 2;
-        buf[n] = '\0';
-    }
-}
-
-static void store_categories_text(const config *cfg, uint64_t mask, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < cfg->n_categories && i < CONFIG_MAX_CATEGORIES; i++) {
-        if (!(mask & ((uint64_t)1 << i)))
-            continue;
-        size_t len = strlen(cfg->categories[i]);
-        if (n + len + 2 > cap)
-            break;
-        if (n)
-            buf[n++] = ',';
-        memcpy(buf + n, cfg->categories[i], len);
-        n += len;
-        buf[n] = '\0';
-    }
-}
-
-/* Parses a comma list of states (states true) or categories (interned into cfg). */
-static int store_parse_list(store *st, config *cfg, const char *text, bool states, uint64_t *mask)
-{
-    *mask = 0;
-    while (text && *text) {
-        char item[CONFIG_CATEGORY_MAX];
-        const char *end = strchr(text, ',');
-        size_t len = end ? (size_t)(end - text) : strlen(text);
-        if (len == 0 || len >= sizeof item)
-            goto out_bad;
-        memcpy(item, text, len);
-        item[len] = '\0';
-        uint64_t bit = states ? states_bit(item) : config_category_bit(cfg, item);
-        if (!bit)
-            goto out_bad;
-        *mask |= bit;
-        text = end ? end + 1 : NULL;
-    }
-    return ERR_OK;
-
-out_bad:
-    snprintf(st->err, sizeof st->err, "bad %s list in the database: \"%s\"",
-             states ? "state" : "category", text);
-    return ERR_STORE;
-}
-
-static int store_parse_status(const char *s)
-{
-    switch (s ? s[0] : 0) {
-    case 'a':
-        return AGENT_ACTIVE;
-    case 'p':
-        return AGENT_PAUSED;
-    default:
-        return AGENT_DEACTIVATED;
-    }
-}
-
 /* ---- configuration: replace ----------------------------------------------------------- */
 
 /* The same steps as the SQLite store: existing rows are first marked with seq = -1; the
@@ -752,29 +646,6 @@ static const char *const pg_upsert_rule =
     " position = excluded.position, enabled = excluded.enabled,"
     " states = excluded.states, categories = excluded.categories, mode = excluded.mode";
 
-/* Checks the indexes a config holds, so the writes below can follow them blindly. */
-static int store_check_indexes(store *st, const config *cfg)
-{
-    for (int i = 0; i < cfg->n_numbers; i++)
-        if (cfg->numbers[i].campaign < 0 || cfg->numbers[i].campaign >= cfg->n_campaigns)
-            goto out_bad;
-    for (int i = 0; i < cfg->n_rules; i++) {
-        const config_rule *r = &cfg->rules[i];
-        if (r->campaign < 0 || r->campaign >= cfg->n_campaigns)
-            goto out_bad;
-        if (r->rr_last_agent >= cfg->n_agents)
-            goto out_bad;
-        for (int m = 0; m < r->n_members; m++)
-            if (r->members[m].agent < 0 || r->members[m].agent >= cfg->n_agents)
-                goto out_bad;
-    }
-    return ERR_OK;
-
-out_bad:
-    snprintf(st->err, sizeof st->err, "the configuration refers to an index out of range");
-    return ERR_INVALID;
-}
-
 static int store_expect_count(store *st, const char *sql, int want, const char *kind)
 {
     int err;
@@ -796,8 +667,8 @@ static int store_write_agents(store *st, const config *cfg, int64_t now)
     for (int i = 0; i < cfg->n_agents; i++) {
         const config_agent *a = &cfg->agents[i];
         pg_args p = {.n = 0};
-        store_states_text(a->states, states, sizeof states);
-        store_categories_text(cfg, a->categories, cats, sizeof cats);
+        store_common_states_text(a->states, states, sizeof states);
+        store_common_categories_text(cfg, a->categories, cats, sizeof cats);
         arg_s(&p, a->id);
         arg_i(&p, i);
         arg_s(&p, a->name);
@@ -851,8 +722,8 @@ static int store_write_rules(store *st, const config *cfg)
     for (int i = 0; i < cfg->n_rules; i++) {
         const config_rule *r = &cfg->rules[i];
         pg_args p = {.n = 0};
-        store_states_text(r->states, states, sizeof states);
-        store_categories_text(cfg, r->categories, cats, sizeof cats);
+        store_common_states_text(r->states, states, sizeof states);
+        store_common_categories_text(cfg, r->categories, cats, sizeof cats);
         arg_s(&p, r->id);
         arg_i(&p, i);
         arg_s(&p, cfg->campaigns[r->campaign].id);
@@ -916,7 +787,7 @@ int store_pg_config_replace(store *st, const config *cfg, char *errbuf, size_t e
     int rc;
     if (!st || !cfg)
         return ERR_INVALID;
-    rc = store_check_indexes(st, cfg);
+    rc = store_common_check_indexes(cfg, st->err, sizeof st->err);
     if (rc < 0)
         goto out_report;
     rc = store_tx_enter(st, &nested);
@@ -927,7 +798,7 @@ int store_pg_config_replace(store *st, const config *cfg, char *errbuf, size_t e
     for (size_t i = 0; rc >= 0 && i < sizeof steps_before / sizeof steps_before[0]; i++)
         rc = store_run(st, -1, steps_before[i], NULL, "clear configuration");
     if (rc >= 0)
-        rc = store_write_agents(st, cfg, store_wall_ms());
+        rc = store_write_agents(st, cfg, store_common_wall_ms());
     if (rc >= 0)
         rc = store_run(st, -1, "DELETE FROM agents WHERE seq < 0", NULL, "delete removed agents");
     if (rc >= 0)
@@ -1003,12 +874,14 @@ static int store_load_agents(store *st, config *cfg, const PGresult *r)
         }
         col_copy(r, row, 1, a.id, sizeof a.id);
         col_copy(r, row, 2, a.name, sizeof a.name);
-        a.status = (agent_status)store_parse_status(col(r, row, 3));
+        a.status = (agent_status)store_common_parse_status(col(r, row, 3));
         a.max_concurrent = col_int(r, row, 4);
         a.active_calls = col_int(r, row, 5);
-        int rc = store_parse_list(st, cfg, col(r, row, 6), true, &a.states);
+        int rc =
+            store_common_parse_list(cfg, col(r, row, 6), true, &a.states, st->err, sizeof st->err);
         if (rc == ERR_OK)
-            rc = store_parse_list(st, cfg, col(r, row, 7), false, &a.categories);
+            rc = store_common_parse_list(cfg, col(r, row, 7), false, &a.categories, st->err,
+                                         sizeof st->err);
         if (rc < 0)
             return rc;
         int soft = config_softphone_parse(col(r, row, 8));
@@ -1062,9 +935,11 @@ static int store_load_rules(store *st, config *cfg, const PGresult *r, const PGr
         col_copy(r, row, 3, ru.name, sizeof ru.name);
         ru.position = col_int(r, row, 4);
         ru.enabled = col_int(r, row, 5) != 0;
-        rc = store_parse_list(st, cfg, col(r, row, 6), true, &ru.states);
+        rc =
+            store_common_parse_list(cfg, col(r, row, 6), true, &ru.states, st->err, sizeof st->err);
         if (rc == ERR_OK)
-            rc = store_parse_list(st, cfg, col(r, row, 7), false, &ru.categories);
+            rc = store_common_parse_list(cfg, col(r, row, 7), false, &ru.categories, st->err,
+                                         sizeof st->err);
         if (rc < 0)
             goto out_free_members;
         int mode = config_mode_parse(col(r, row, 8));
@@ -1089,17 +964,8 @@ static int store_load_rules(store *st, config *cfg, const PGresult *r, const PGr
             cm->weight = col_int(m, mrow, 3);
         }
         ru.members = members;
-        if (cfg->n_rules == cap_ids) {
-            cap_ids = cap_ids ? cap_ids * 2 : 16;
-            char(*grown)[CONFIG_ID_MAX] = realloc(*ids, (size_t)cap_ids * sizeof *grown);
-            if (!grown) {
-                rc = store_nomem(st);
-                goto out_free_members;
-            }
-            *ids = grown;
-        }
-        memcpy((*ids)[cfg->n_rules], ru.id, sizeof ru.id);
-        if (config_add_rule(cfg, &ru) < 0) {
+        if (store_common_ids_push(ids, &cap_ids, cfg->n_rules, ru.id) < 0 ||
+            config_add_rule(cfg, &ru) < 0) {
             rc = store_nomem(st);
             goto out_free_members;
         }
@@ -1134,7 +1000,6 @@ static int store_reload_cache(store *st, long long version)
 {
     PGresult *q[L_COUNT] = {0};
     char(*ids)[CONFIG_ID_MAX] = NULL;
-    int *index = NULL;
     int rc = ERR_OK;
     config *cfg = config_new();
     if (!cfg)
@@ -1151,27 +1016,15 @@ static int store_reload_cache(store *st, long long version)
         rc = store_load_rules(st, cfg, q[L_RULES], q[L_MEMBERS], &ids);
     if (rc < 0)
         goto out_clear;
-    config_finish(cfg);
-    index = malloc((size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof *index);
-    if (!index) {
+    if (store_common_cache_install(&st->cache, cfg, ids, version) < 0) {
         rc = store_nomem(st);
         goto out_clear;
     }
-    for (int i = 0; i < cfg->n_rules; i++)
-        index[i] = config_find_rule(cfg, ids[i]);
-    config_free(st->cache);
-    free(st->rule_index);
-    st->cache = cfg;
-    st->cache_version = version;
-    st->rule_index = index;
-    st->n_rule_index = cfg->n_rules;
     cfg = NULL;
-    index = NULL;
 out_clear:
     for (int i = 0; i < L_COUNT; i++)
         PQclear(q[i]);
     free(ids);
-    free(index);
     config_free(cfg);
     return rc;
 }
@@ -1188,7 +1041,7 @@ static int store_apply_live(store *st, config *cfg)
         if (i < 0 || i >= cfg->n_agents)
             continue; /* cannot happen under the version check; never index out of range */
         config_agent *a = &cfg->agents[i];
-        a->status = (agent_status)store_parse_status(col(r, row, 1));
+        a->status = (agent_status)store_common_parse_status(col(r, row, 1));
         a->max_concurrent = col_int(r, row, 2);
         a->active_calls = col_int(r, row, 3);
         a->registered_until_ms = col_ll(r, row, 4);
@@ -1199,10 +1052,7 @@ static int store_apply_live(store *st, config *cfg)
         return rc;
     for (int row = 0; row < PQntuples(r); row++) {
         int seq = col_int(r, row, 0);
-        if (seq < 0 || seq >= st->n_rule_index || st->rule_index[seq] < 0)
-            continue;
-        const char *agent = col(r, row, 1);
-        cfg->rules[st->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+        store_common_cache_set_cursor(&st->cache, cfg, seq, col(r, row, 1));
     }
     PQclear(r);
     return ERR_OK;
@@ -1227,12 +1077,12 @@ int store_pg_config_load(store *st, config **out, char *errbuf, size_t errlen)
         goto out_end_read;
     long long version = PQntuples(r) > 0 ? col_ll(r, 0, 0) : -1;
     PQclear(r);
-    if (!st->cache || version != st->cache_version) {
+    if (!store_common_cache_fresh(&st->cache, version)) {
         rc = store_reload_cache(st, version);
         if (rc < 0)
             goto out_end_read;
     }
-    cfg = config_clone(st->cache);
+    cfg = config_clone(st->cache.cfg);
     if (!cfg) {
         rc = store_nomem(st);
         goto out_end_read;
@@ -1324,34 +1174,13 @@ int store_pg_rule_cursor_set(store *st, const char *rule_id, const char *agent_i
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* A call id: 32 lowercase hex digits, the creation time in milliseconds (48 bits) and then
- * 80 random bits from OpenSSL (the same form as the SQLite store's). */
-static int store_new_call_id(store *st, int64_t created_ms, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[16];
-    uint64_t t = created_ms > 0 ? (uint64_t)created_ms : 0;
-    for (int i = 0; i < 6; i++)
-        raw[i] = (unsigned char)(t >> (8 * (5 - i)));
-    if (RAND_bytes(raw + 6, (int)sizeof raw - 6) != 1) {
-        snprintf(st->err, sizeof st->err, "no random bytes for a call id");
-        return ERR_STORE;
-    }
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[2 * sizeof raw] = '\0';
-    return ERR_OK;
-}
-
 int store_pg_call_insert(store *st, store_call *call)
 {
     pg_args a = {.n = 0};
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
         return ERR_INVALID;
     if (!call->id[0]) {
-        int rc = store_new_call_id(st, call->created_ms, call->id);
+        int rc = store_common_new_call_id(call->created_ms, call->id, st->err, sizeof st->err);
         if (rc < 0)
             return rc;
     }
@@ -1439,11 +1268,6 @@ static int store_call_get_brief(store *st, const char *call_id, store_call *out)
     return store_call_one(st, Q_CALL_GET_BRIEF, NULL, &a, out, "get call");
 }
 
-static bool store_status_is_final(call_status s)
-{
-    return s == CALL_COMPLETED || s == CALL_CALLBACK || s == CALL_ABANDONED || s == CALL_FAILED;
-}
-
 /* Runs a bound "UPDATE calls ... RETURNING agent" that clears one call's claim, and when it
  * did, gives the claim back to that agent in the same transaction. The agent's id goes to
  * agent[cap]. Returns 1 when a claim was released, 0 when the call held none, or a
@@ -1475,15 +1299,7 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
     int rc = store_call_get_brief(st, call_id, &row);
     if (rc < 0)
         return rc;
-    memset(&cb, 0, sizeof cb);
-    store_copy(cb.call_id, sizeof cb.call_id, row.id);
-    store_copy(cb.campaign, sizeof cb.campaign, row.campaign);
-    store_copy(cb.tracking_number, sizeof cb.tracking_number, row.tracking_number);
-    store_copy(cb.caller, sizeof cb.caller, row.caller);
-    store_copy(cb.caller_state, sizeof cb.caller_state, row.caller_state);
-    store_copy(cb.category, sizeof cb.category, row.category);
-    store_copy(cb.reason, sizeof cb.reason, "abandoned");
-    cb.created_ms = now_ms;
+    store_common_abandoned_callback(&row, now_ms, &cb);
     store_call_clear(&row);
     return cb.campaign[0] ? store_pg_callback_upsert(st, &cb) : ERR_OK;
 }
@@ -1523,7 +1339,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
 int store_pg_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
 {
     bool nested;
-    if (!st || !call_id || !store_status_is_final(final_status))
+    if (!st || !call_id || !store_common_status_is_final(final_status))
         return ERR_INVALID;
     int rc = store_tx_enter(st, &nested);
     if (rc < 0)
@@ -1543,7 +1359,7 @@ int store_pg_callback_upsert(store *st, store_callback *cb)
     int rc;
     if (!st || !cb || !cb->campaign[0] || !cb->reason[0])
         return ERR_INVALID;
-    int64_t now = cb->created_ms ? cb->created_ms : store_wall_ms();
+    int64_t now = cb->created_ms ? cb->created_ms : store_common_wall_ms();
     arg_s(&a, cb->call_id);
     arg_s(&a, cb->campaign);
     arg_s(&a, cb->tracking_number);

@@ -7,15 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
-#include "../core/states.h"
 #include "migrations_sqlite.h"
+#include "store_common.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for the lock before failing */
-#define STORE_STATES_TEXT_MAX (STATES_COUNT * 3 + 1)
-#define STORE_CATEGORIES_TEXT_MAX (CONFIG_MAX_CATEGORIES * CONFIG_CATEGORY_MAX + 1)
 
 /* The columns store_call_row() reads, in its order, from STORE_CALL_FROM (the trace lives in
  * its own table since migration 7). */
@@ -122,41 +119,21 @@ struct store {
     store_kind kind; /* STORE_KIND_SQLITE: first, for store.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
-    config *cache; /* static configuration as of cache_version; NULL until loaded */
-    long long cache_version;
-    int *rule_index; /* rules.seq -> index into cache->rules */
-    int n_rule_index;
+    store_cache cache; /* the static configuration */
     char err[STORE_ERR_MAX];
 };
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-static int64_t store_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void store_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void store_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
 {
-    store_copy(dst, cap, (const char *)sqlite3_column_text(s, col));
+    store_common_copy(dst, cap, (const char *)sqlite3_column_text(s, col));
 }
 
 static void store_errout(const store *st, char *errbuf, size_t errlen)
 {
     if (errbuf && errlen)
-        store_copy(errbuf, errlen, st->err);
+        store_common_copy(errbuf, errlen, st->err);
 }
 
 /* Records SQLite's message for `what` and maps its result code to an err_code. */
@@ -240,14 +217,14 @@ static int store_tx_leave(store *st, bool nested, int rc)
         rc = c;
     }
     char keep[STORE_ERR_MAX];
-    store_copy(keep, sizeof keep, st->err);
+    store_common_copy(keep, sizeof keep, st->err);
     if (nested) {
         store_exec(st, "ROLLBACK TO store_op", "rollback");
         store_exec(st, "RELEASE store_op", "release");
     } else if (!sqlite3_get_autocommit(st->db)) {
         store_run_q(st, Q_ROLLBACK, "rollback");
     }
-    store_copy(st->err, sizeof st->err, keep);
+    store_common_copy(st->err, sizeof st->err, keep);
     return rc;
 }
 
@@ -313,7 +290,7 @@ static int store_apply_migration(store *st, const store_sqlite_migration *m)
     }
     sqlite3_bind_int(s, 1, m->version);
     sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, store_wall_ms());
+    sqlite3_bind_int64(s, 3, store_common_wall_ms());
     rc = store_run(st, s, what);
     sqlite3_finalize(s);
 out_end_tx:
@@ -398,8 +375,7 @@ void store_sqlite_close(store *st)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->q[i]);
     sqlite3_close(st->db);
-    config_free(st->cache);
-    free(st->rule_index);
+    store_common_cache_free(&st->cache);
     free(st);
 }
 
@@ -446,79 +422,6 @@ int store_sqlite_rollback(store *st)
     if (sqlite3_get_autocommit(st->db))
         return ERR_OK;
     return store_run_q(st, Q_ROLLBACK, "rollback");
-}
-
-/* ---- configuration: text forms of the masks ------------------------------------------- */
-
-static void store_states_text(uint64_t mask, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < STATES_COUNT && n + 4 <= cap; i++) {
-        if (!(mask & ((uint64_t)1 << i)))
-            continue;
-        if (n)
-            buf[n++] = ',';
-        memcpy(buf + n, states_code(i), 2);
-        n += 2;
-        buf[n] = '\0';
-    }
-}
-
-static void store_categories_text(const config *cfg, uint64_t mask, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < cfg->n_categories && i < CONFIG_MAX_CATEGORIES; i++) {
-        if (!(mask & ((uint64_t)1 << i)))
-            continue;
-        size_t len = strlen(cfg->categories[i]);
-        if (n + len + 2 > cap)
-            break;
-        if (n)
-            buf[n++] = ',';
-        memcpy(buf + n, cfg->categories[i], len);
-        n += len;
-        buf[n] = '\0';
-    }
-}
-
-/* Parses a comma list of states (states != NULL) or categories (interned into cfg). */
-static int store_parse_list(store *st, config *cfg, const char *text, bool states, uint64_t *mask)
-{
-    *mask = 0;
-    while (text && *text) {
-        char item[CONFIG_CATEGORY_MAX];
-        const char *end = strchr(text, ',');
-        size_t len = end ? (size_t)(end - text) : strlen(text);
-        if (len == 0 || len >= sizeof item)
-            goto out_bad;
-        memcpy(item, text, len);
-        item[len] = '\0';
-        uint64_t bit = states ? states_bit(item) : config_category_bit(cfg, item);
-        if (!bit)
-            goto out_bad;
-        *mask |= bit;
-        text = end ? end + 1 : NULL;
-    }
-    return ERR_OK;
-
-out_bad:
-    snprintf(st->err, sizeof st->err, "bad %s list in the database: \"%s\"",
-             states ? "state" : "category", text);
-    return ERR_STORE;
-}
-
-static int store_parse_status(const char *s)
-{
-    switch (s ? s[0] : 0) {
-    case 'a':
-        return AGENT_ACTIVE;
-    case 'p':
-        return AGENT_PAUSED;
-    default:
-        return AGENT_DEACTIVATED;
-    }
 }
 
 /* ---- configuration: replace ----------------------------------------------------------- */
@@ -595,29 +498,6 @@ static const char *const store_replace_sql[R_COUNT] = {
     [R_BUMP_VERSION] = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'",
 };
 
-/* Checks the indexes a config holds, so the writes below can follow them blindly. */
-static int store_check_indexes(store *st, const config *cfg)
-{
-    for (int i = 0; i < cfg->n_numbers; i++)
-        if (cfg->numbers[i].campaign < 0 || cfg->numbers[i].campaign >= cfg->n_campaigns)
-            goto out_bad;
-    for (int i = 0; i < cfg->n_rules; i++) {
-        const config_rule *r = &cfg->rules[i];
-        if (r->campaign < 0 || r->campaign >= cfg->n_campaigns)
-            goto out_bad;
-        if (r->rr_last_agent >= cfg->n_agents)
-            goto out_bad;
-        for (int m = 0; m < r->n_members; m++)
-            if (r->members[m].agent < 0 || r->members[m].agent >= cfg->n_agents)
-                goto out_bad;
-    }
-    return ERR_OK;
-
-out_bad:
-    snprintf(st->err, sizeof st->err, "the configuration refers to an index out of range");
-    return ERR_INVALID;
-}
-
 static int store_expect_count(store *st, sqlite3_stmt *s, int want, const char *kind)
 {
     int rc = sqlite3_step(s);
@@ -637,8 +517,8 @@ static int store_write_agents(store *st, const config *cfg, sqlite3_stmt **q, in
     sqlite3_stmt *s = q[R_UPSERT_AGENT];
     for (int i = 0; i < cfg->n_agents; i++) {
         const config_agent *a = &cfg->agents[i];
-        store_states_text(a->states, states, sizeof states);
-        store_categories_text(cfg, a->categories, cats, sizeof cats);
+        store_common_states_text(a->states, states, sizeof states);
+        store_common_categories_text(cfg, a->categories, cats, sizeof cats);
         sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 2, i);
         sqlite3_bind_text(s, 3, a->name, -1, SQLITE_STATIC);
@@ -690,8 +570,8 @@ static int store_write_rules(store *st, const config *cfg, sqlite3_stmt **q)
     sqlite3_stmt *s = q[R_UPSERT_RULE];
     for (int i = 0; i < cfg->n_rules; i++) {
         const config_rule *r = &cfg->rules[i];
-        store_states_text(r->states, states, sizeof states);
-        store_categories_text(cfg, r->categories, cats, sizeof cats);
+        store_common_states_text(r->states, states, sizeof states);
+        store_common_categories_text(cfg, r->categories, cats, sizeof cats);
         sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 2, i);
         sqlite3_bind_text(s, 3, cfg->campaigns[r->campaign].id, -1, SQLITE_STATIC);
@@ -752,7 +632,7 @@ int store_sqlite_config_replace(store *st, const config *cfg, char *errbuf, size
     int rc;
     if (!st || !cfg)
         return ERR_INVALID;
-    rc = store_check_indexes(st, cfg);
+    rc = store_common_check_indexes(cfg, st->err, sizeof st->err);
     if (rc < 0)
         goto out_report;
     for (int i = 0; i < R_COUNT; i++) {
@@ -768,7 +648,7 @@ int store_sqlite_config_replace(store *st, const config *cfg, char *errbuf, size
     for (size_t i = 0; rc >= 0 && i < sizeof steps_before / sizeof steps_before[0]; i++)
         rc = store_run(st, q[steps_before[i]], "clear configuration");
     if (rc >= 0)
-        rc = store_write_agents(st, cfg, q, store_wall_ms());
+        rc = store_write_agents(st, cfg, q, store_common_wall_ms());
     if (rc >= 0)
         rc = store_run(st, q[R_DELETE_AGENTS], "delete removed agents");
     if (rc >= 0)
@@ -846,13 +726,14 @@ static int store_load_agents(store *st, config *cfg, sqlite3_stmt *s)
         }
         store_col_copy(s, 1, a.id, sizeof a.id);
         store_col_copy(s, 2, a.name, sizeof a.name);
-        a.status = (agent_status)store_parse_status((const char *)sqlite3_column_text(s, 3));
+        a.status = (agent_status)store_common_parse_status((const char *)sqlite3_column_text(s, 3));
         a.max_concurrent = sqlite3_column_int(s, 4);
         a.active_calls = sqlite3_column_int(s, 5);
-        rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 6), true, &a.states);
+        rc = store_common_parse_list(cfg, (const char *)sqlite3_column_text(s, 6), true, &a.states,
+                                     st->err, sizeof st->err);
         if (rc == ERR_OK)
-            rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 7), false,
-                                  &a.categories);
+            rc = store_common_parse_list(cfg, (const char *)sqlite3_column_text(s, 7), false,
+                                         &a.categories, st->err, sizeof st->err);
         if (rc < 0)
             return rc;
         int soft = config_softphone_parse((const char *)sqlite3_column_text(s, 8));
@@ -933,10 +814,11 @@ static int store_load_rules(store *st, config *cfg, sqlite3_stmt *s, sqlite3_stm
         store_col_copy(s, 3, r.name, sizeof r.name);
         r.position = sqlite3_column_int(s, 4);
         r.enabled = sqlite3_column_int(s, 5) != 0;
-        rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 6), true, &r.states);
+        rc = store_common_parse_list(cfg, (const char *)sqlite3_column_text(s, 6), true, &r.states,
+                                     st->err, sizeof st->err);
         if (rc == ERR_OK)
-            rc = store_parse_list(st, cfg, (const char *)sqlite3_column_text(s, 7), false,
-                                  &r.categories);
+            rc = store_common_parse_list(cfg, (const char *)sqlite3_column_text(s, 7), false,
+                                         &r.categories, st->err, sizeof st->err);
         if (rc < 0)
             goto out_free_members;
         int mode = config_mode_parse((const char *)sqlite3_column_text(s, 8));
@@ -946,17 +828,8 @@ static int store_load_rules(store *st, config *cfg, sqlite3_stmt *s, sqlite3_stm
         if (rc < 0)
             goto out_free_members;
         r.members = members;
-        if (cfg->n_rules == cap_ids) {
-            cap_ids = cap_ids ? cap_ids * 2 : 16;
-            char(*grown)[CONFIG_ID_MAX] = realloc(*ids, (size_t)cap_ids * sizeof *grown);
-            if (!grown) {
-                rc = store_nomem(st);
-                goto out_free_members;
-            }
-            *ids = grown;
-        }
-        memcpy((*ids)[cfg->n_rules], r.id, sizeof r.id);
-        if (config_add_rule(cfg, &r) < 0) {
+        if (store_common_ids_push(ids, &cap_ids, cfg->n_rules, r.id) < 0 ||
+            config_add_rule(cfg, &r) < 0) {
             rc = store_nomem(st);
             goto out_free_members;
         }
@@ -990,7 +863,6 @@ static int store_reload_cache(store *st, long long version)
 {
     sqlite3_stmt *q[L_COUNT] = {0};
     char(*ids)[CONFIG_ID_MAX] = NULL;
-    int *index = NULL;
     int rc = ERR_OK;
     config *cfg = config_new();
     if (!cfg)
@@ -1010,27 +882,15 @@ static int store_reload_cache(store *st, long long version)
         rc = store_load_rules(st, cfg, q[L_RULES], q[L_MEMBERS], &ids);
     if (rc < 0)
         goto out_finalize;
-    config_finish(cfg);
-    index = malloc((size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof *index);
-    if (!index) {
+    if (store_common_cache_install(&st->cache, cfg, ids, version) < 0) {
         rc = store_nomem(st);
         goto out_finalize;
     }
-    for (int i = 0; i < cfg->n_rules; i++)
-        index[i] = config_find_rule(cfg, ids[i]);
-    config_free(st->cache);
-    free(st->rule_index);
-    st->cache = cfg;
-    st->cache_version = version;
-    st->rule_index = index;
-    st->n_rule_index = cfg->n_rules;
     cfg = NULL;
-    index = NULL;
 out_finalize:
     for (int i = 0; i < L_COUNT; i++)
         sqlite3_finalize(q[i]);
     free(ids);
-    free(index);
     config_free(cfg);
     return rc;
 }
@@ -1047,7 +907,8 @@ static int store_apply_live(store *st, config *cfg)
         if (i < 0 || i >= cfg->n_agents)
             continue; /* cannot happen under the version check; never index out of range */
         config_agent *a = &cfg->agents[i];
-        a->status = (agent_status)store_parse_status((const char *)sqlite3_column_text(s, 1));
+        a->status =
+            (agent_status)store_common_parse_status((const char *)sqlite3_column_text(s, 1));
         a->max_concurrent = sqlite3_column_int(s, 2);
         a->active_calls = sqlite3_column_int(s, 3);
         a->registered_until_ms = sqlite3_column_int64(s, 4);
@@ -1061,10 +922,8 @@ static int store_apply_live(store *st, config *cfg)
         return ERR_STORE;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int seq = sqlite3_column_int(s, 0);
-        if (seq < 0 || seq >= st->n_rule_index || st->rule_index[seq] < 0)
-            continue;
-        const char *agent = (const char *)sqlite3_column_text(s, 1);
-        cfg->rules[st->rule_index[seq]].rr_last_agent = agent ? config_find_agent(cfg, agent) : -1;
+        store_common_cache_set_cursor(&st->cache, cfg, seq,
+                                      (const char *)sqlite3_column_text(s, 1));
     }
     err = rc == SQLITE_DONE ? ERR_OK : store_fail(st, "load rule cursors");
     sqlite3_reset(s);
@@ -1093,12 +952,12 @@ int store_sqlite_config_load(store *st, config **out, char *errbuf, size_t errle
     sqlite3_reset(s);
     if (rc < 0)
         goto out_end_read;
-    if (!st->cache || version != st->cache_version) {
+    if (!store_common_cache_fresh(&st->cache, version)) {
         rc = store_reload_cache(st, version);
         if (rc < 0)
             goto out_end_read;
     }
-    cfg = config_clone(st->cache);
+    cfg = config_clone(st->cache.cfg);
     if (!cfg) {
         rc = store_nomem(st);
         goto out_end_read;
@@ -1208,28 +1067,6 @@ int store_sqlite_rule_cursor_set(store *st, const char *rule_id, const char *age
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* A call id: 32 lowercase hex digits, the creation time in milliseconds (48 bits) and then
- * 80 random bits from OpenSSL. Ids made later sort later, so new rows land at the right end
- * of the id index instead of on a random page: a smaller write per routed call. */
-static int store_new_call_id(store *st, int64_t created_ms, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[16];
-    uint64_t t = created_ms > 0 ? (uint64_t)created_ms : 0;
-    for (int i = 0; i < 6; i++)
-        raw[i] = (unsigned char)(t >> (8 * (5 - i)));
-    if (RAND_bytes(raw + 6, (int)sizeof raw - 6) != 1) {
-        snprintf(st->err, sizeof st->err, "no random bytes for a call id");
-        return ERR_STORE;
-    }
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[2 * sizeof raw] = '\0';
-    return ERR_OK;
-}
-
 /* Writes call->trace_json as the call's trace (a new one, or replacing the previous
  * decision's), inside the caller's transaction. */
 static int store_trace_put(store *st, const store_call *call)
@@ -1247,7 +1084,7 @@ int store_sqlite_call_insert(store *st, store_call *call)
     if (!st || !call || (int)call->status < CALL_ROUTING || call->status > CALL_FAILED)
         return ERR_INVALID;
     if (!call->id[0]) {
-        int rc = store_new_call_id(st, call->created_ms, call->id);
+        int rc = store_common_new_call_id(call->created_ms, call->id, st->err, sizeof st->err);
         if (rc < 0)
             return rc;
     }
@@ -1285,15 +1122,7 @@ int store_sqlite_call_insert(store *st, store_call *call)
 
 static char *store_col_strdup(sqlite3_stmt *s, int col)
 {
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    size_t n = t ? strlen(t) : 0;
-    char *copy = malloc(n + 1);
-    if (copy) {
-        if (n)
-            memcpy(copy, t, n);
-        copy[n] = '\0';
-    }
-    return copy;
+    return store_common_strdup((const char *)sqlite3_column_text(s, col));
 }
 
 /* Reads the STORE_CALL_COLS of the current row of `s` into *out (zeroed first). Returns
@@ -1358,11 +1187,6 @@ static int store_call_get_brief(store *st, const char *call_id, store_call *out)
     return store_call_read(st, Q_CALL_GET_BRIEF, call_id, out);
 }
 
-static bool store_status_is_final(call_status s)
-{
-    return s == CALL_COMPLETED || s == CALL_CALLBACK || s == CALL_ABANDONED || s == CALL_FAILED;
-}
-
 /* Steps a bound "UPDATE calls ... RETURNING agent" that clears one call's claim, and when
  * it did, gives the claim back to that agent in the same transaction (the agent may have
  * been deleted meanwhile: then there is nothing to decrement). Resets `s`. The agent's id
@@ -1399,15 +1223,7 @@ static int store_abandon_callback(store *st, const char *call_id, int64_t now_ms
     int rc = store_call_get_brief(st, call_id, &row);
     if (rc < 0)
         return rc;
-    memset(&cb, 0, sizeof cb);
-    store_copy(cb.call_id, sizeof cb.call_id, row.id);
-    store_copy(cb.campaign, sizeof cb.campaign, row.campaign);
-    store_copy(cb.tracking_number, sizeof cb.tracking_number, row.tracking_number);
-    store_copy(cb.caller, sizeof cb.caller, row.caller);
-    store_copy(cb.caller_state, sizeof cb.caller_state, row.caller_state);
-    store_copy(cb.category, sizeof cb.category, row.category);
-    store_copy(cb.reason, sizeof cb.reason, "abandoned");
-    cb.created_ms = now_ms;
+    store_common_abandoned_callback(&row, now_ms, &cb);
     store_call_clear(&row);
     return cb.campaign[0] ? store_sqlite_callback_upsert(st, &cb) : ERR_OK;
 }
@@ -1459,7 +1275,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
 int store_sqlite_call_end(store *st, const char *call_id, call_status final_status, int64_t now_ms)
 {
     bool nested;
-    if (!st || !call_id || !store_status_is_final(final_status))
+    if (!st || !call_id || !store_common_status_is_final(final_status))
         return ERR_INVALID;
     int rc = store_tx_enter(st, &nested);
     if (rc < 0)
@@ -1477,7 +1293,7 @@ int store_sqlite_callback_upsert(store *st, store_callback *cb)
 {
     if (!st || !cb || !cb->campaign[0] || !cb->reason[0])
         return ERR_INVALID;
-    int64_t now = cb->created_ms ? cb->created_ms : store_wall_ms();
+    int64_t now = cb->created_ms ? cb->created_ms : store_common_wall_ms();
     sqlite3_stmt *s = store_stmt(st, Q_CALLBACK_UPSERT);
     if (!s)
         return ERR_STORE;

@@ -39,6 +39,26 @@ __attribute__((format(printf, 2, 3))) static bool race_fail(race_result *r, cons
         }                                                                                          \
     } while (0)
 
+/* Starts a claim sampler on `path` in a thread of its own (*thread), pausing pause_us between
+ * samples. Returns true when it runs; stop it with race_sampler_stop(). */
+static bool race_sampler_start(claim_sampler *s, const char *path, long pause_us,
+                               pthread_t *thread)
+{
+    claim_sampler_init(s, path, pause_us);
+    return pthread_create(thread, NULL, claim_sampler_run, s) == 0;
+}
+
+/* Stops and joins the sampler thread when *running, then clears *running (so the main path
+ * and the cleanup path can both call it). */
+static void race_sampler_stop(claim_sampler *s, pthread_t *thread, bool *running)
+{
+    if (!*running)
+        return;
+    atomic_store(&s->stop, 1);
+    pthread_join(*thread, NULL);
+    *running = false;
+}
+
 bool race_temp_make(const char *name, char *dir, size_t dir_cap, char *path, size_t path_cap)
 {
     const char *base = "/tmp";
@@ -298,10 +318,8 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
     if (!st)
         return false;
     atomic_init(&total_claims, 0);
-    claim_sampler_init(&sampler, db_path, 200);
-    RACE_CHECK(r, pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler) == 0,
-               "pthread_create");
-    sampling = true;
+    sampling = race_sampler_start(&sampler, db_path, 200, &sampler_thread);
+    RACE_CHECK(r, sampling, "pthread_create");
     for (; started < CC_THREADS; started++) {
         memset(&workers[started], 0, sizeof workers[started]);
         workers[started].path = db_path;
@@ -318,9 +336,7 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
         lost += workers[i].lost;
     }
     started = 0;
-    atomic_store(&sampler.stop, 1);
-    pthread_join(sampler_thread, NULL);
-    sampling = false;
+    race_sampler_stop(&sampler, &sampler_thread, &sampling);
     snprintf(r->info, sizeof r->info, "%d claims won, %d refused, %d ended, %ld samples", claims,
              lost, ends, sampler.samples);
 
@@ -362,10 +378,7 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
 out:
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    if (sampling) {
-        atomic_store(&sampler.stop, 1);
-        pthread_join(sampler_thread, NULL);
-    }
+    race_sampler_stop(&sampler, &sampler_thread, &sampling);
     store_close(st);
     return r->error[0] == '\0';
 }
@@ -510,10 +523,8 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
                "route_writer_open: %s", err);
     ids = calloc((size_t)(RW_THREADS * routes_per_thread), STORE_CALL_ID_MAX);
     RACE_CHECK(r, ids, "out of memory");
-    claim_sampler_init(&sampler, db_path, 500);
-    RACE_CHECK(r, pthread_create(&sampler_thread, NULL, claim_sampler_run, &sampler) == 0,
-               "pthread_create");
-    sampling = true;
+    sampling = race_sampler_start(&sampler, db_path, 500, &sampler_thread);
+    RACE_CHECK(r, sampling, "pthread_create");
     for (; started < RW_THREADS; started++) {
         memset(&workers[started], 0, sizeof workers[started]);
         workers[started].writer = writer;
@@ -531,9 +542,7 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
         busy += workers[i].busy;
     }
     started = 0;
-    atomic_store(&sampler.stop, 1);
-    pthread_join(sampler_thread, NULL);
-    sampling = false;
+    race_sampler_stop(&sampler, &sampler_thread, &sampling);
     route_writer_close(writer);
     writer = NULL;
     snprintf(r->info, sizeof r->info, "%d routed, %d connected, %d ended, %d busy, %ld samples",
@@ -571,10 +580,7 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
 out:
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    if (sampling) {
-        atomic_store(&sampler.stop, 1);
-        pthread_join(sampler_thread, NULL);
-    }
+    race_sampler_stop(&sampler, &sampler_thread, &sampling);
     route_writer_close(writer);
     free(ids);
     store_close(st);
