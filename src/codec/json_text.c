@@ -261,57 +261,6 @@ void json_text_int(json_text *t, long long v)
     json_text_raw(t, buf, (size_t)n);
 }
 
-void json_text_tree(json_text *t, const json_t *v)
-{
-    const char *key;
-    json_t *item;
-    size_t i;
-    if (!v) {
-        json_text_null(t);
-        return;
-    }
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        json_text_open_object(t);
-        json_object_foreach((json_t *)v, key, item)
-        {
-            /* Keys may need escaping too: written as a string, then the colon. */
-            json_text_sep(t);
-            json_text_quoted(t, key);
-            json_text_raw(t, ":", 1);
-            t->after_key = true;
-            json_text_tree(t, item);
-        }
-        json_text_close_object(t);
-        break;
-    case JSON_ARRAY:
-        json_text_open_array(t);
-        json_array_foreach(v, i, item)
-            json_text_tree(t, item);
-        json_text_close_array(t);
-        break;
-    case JSON_STRING:
-        json_text_sep(t);
-        json_text_quoted(t, json_string_value(v)); /* jansson strings are valid UTF-8 */
-        break;
-    case JSON_INTEGER:
-        json_text_int(t, (long long)json_integer_value(v));
-        break;
-    case JSON_TRUE:
-        json_text_bool(t, true);
-        break;
-    case JSON_FALSE:
-        json_text_bool(t, false);
-        break;
-    case JSON_NULL:
-        json_text_null(t);
-        break;
-    default:
-        json_text_value(t, v); /* reals: jansson's own formatting */
-        break;
-    }
-}
-
 void json_text_value(json_text *t, const json_t *v)
 {
     if (!v) {

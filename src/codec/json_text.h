@@ -52,10 +52,6 @@ void json_text_int(json_text *t, long long v);
 /* A value that is already compact JSON text (e.g. a stored trace), written as it is; the
  * caller vouches that it is one well-formed value. */
 void json_text_verbatim(json_text *t, const char *json);
-/* A jansson value written member by member (objects in their insertion order, as jansson
- * dumps them), without jansson's dump machinery; reals are left to json_dumps. The bytes
- * are those of json_dumps(v, JSON_COMPACT). NULL writes null. */
-void json_text_tree(json_text *t, const json_t *v);
 /* A value given as a jansson value, dumped compactly; NULL writes null. */
 void json_text_value(json_text *t, const json_t *v);
 
