@@ -219,38 +219,55 @@ out_free_body:
     return false;
 }
 
-void api_calls_create(http_req *rq)
+/* The reply to a route: `rc` and the outcome as route_writer_route gives them. */
+static void calls_reply_route(http_req *rq, int rc, bool has_external_id,
+                              const callflow_outcome *out, const route_writer_view *view,
+                              long long us)
 {
-    api_call_request req;
-    callflow_outcome out;
-    if (!api_calls_create_parse(rq, &req))
-        return;
-    const char *to = req.to, *from = req.from, *category = req.category;
-    const char *external_id = req.external_id;
-    router_call call = {to, from, category, NULL, 0};
-    route_writer_view view;
-    callflow_outcome_init(&out);
-    int64_t t0 = http_mono_us();
-    int rc;
-    if (rq->writer) {
-        /* Group commit: answered once the call is committed with others. */
-        rc = route_writer_route(rq->writer, &call, external_id ? external_id : "", rq->now_ms, &out,
-                                &view);
-    } else {
-        rc = callflow_route(rq->st, &call, external_id ? external_id : "", rq->now_ms, rq->rng,
-                            false, &out);
-        route_writer_view_fill(out.cfg, &out, &view);
-    }
-    long long us = (long long)(http_mono_us() - t0);
     if (rc == ROUTE_WRITER_BUSY)
         calls_busy(rq);
-    else if (rc == ERR_CONFLICT && external_id && external_id[0])
+    else if (rc == ERR_CONFLICT && has_external_id)
         http_error(rq, 409, "duplicate_external_id", "external_id",
                    "a call with this external_id is already recorded");
     else if (rc < 0)
         http_store_error(rq, rc, "the call", NULL);
     else
-        calls_reply_decision(rq, 201, &out, &view, us);
+        calls_reply_decision(rq, 201, out, view, us);
+}
+
+/* POST /v1/calls after the writer committed the route (http_req.finish). */
+static void calls_create_finish(http_req *rq)
+{
+    route_writer_job *job = rq->job;
+    calls_reply_route(rq, job->rc, job->external_id[0] != '\0', &job->out, &job->view, job->us);
+}
+
+void api_calls_create(http_req *rq)
+{
+    api_call_request req;
+    if (!api_calls_create_parse(rq, &req))
+        return;
+    const char *external_id = req.external_id ? req.external_id : "";
+    router_call call = {req.to, req.from, req.category, NULL, 0};
+    if (rq->writer) {
+        /* Group commit: the server holds the request until the call is committed with
+         * others, then calls calls_create_finish. */
+        rq->job = route_writer_job_route(&call, external_id, rq->now_ms);
+        if (rq->job)
+            rq->finish = calls_create_finish;
+        else
+            http_reply(rq, 500, NULL); /* out_of_memory */
+        json_decref(req.body);
+        return;
+    }
+    callflow_outcome out;
+    route_writer_view view;
+    callflow_outcome_init(&out);
+    int64_t t0 = http_mono_us();
+    int rc = callflow_route(rq->st, &call, external_id, rq->now_ms, rq->rng, false, &out);
+    route_writer_view_fill(out.cfg, &out, &view);
+    calls_reply_route(rq, rc, external_id[0] != '\0', &out, &view,
+                      (long long)(http_mono_us() - t0));
     callflow_outcome_free(&out);
     json_decref(req.body);
 }
@@ -374,24 +391,43 @@ void api_calls_answered(http_req *rq)
         calls_reply_row(rq, rq->params[0], false, "changed", json_boolean(rc == 1), rc == 1);
 }
 
-void api_calls_ended(http_req *rq)
+/* The reply to an end: `rc` as route_writer_end gives it, and the call as the end left it
+ * (row->id "" when it was not read: it is read now). */
+static void calls_reply_end(http_req *rq, int rc, const char *call_id, const store_call *row)
 {
-    if (!api_calls_action_parse(rq))
-        return;
-    /* Through the writer the call comes back as the end left it, read in its transaction. */
-    store_call row;
-    memset(&row, 0, sizeof row);
-    int rc = rq->writer ? route_writer_end(rq->writer, rq->params[0], rq->now_ms, &row)
-                        : callflow_end(rq->st, rq->params[0], rq->now_ms);
     if (rc == ROUTE_WRITER_BUSY)
         calls_busy(rq);
     else if (rc < 0)
         http_store_error(rq, rc, "the call", "id");
-    else if (row.id[0])
-        calls_reply_call(rq, &row, false, "released", json_boolean(rc == 1), rc == 1);
+    else if (row->id[0])
+        calls_reply_call(rq, row, false, "released", json_boolean(rc == 1), rc == 1);
     else
-        calls_reply_row(rq, rq->params[0], false, "released", json_boolean(rc == 1), rc == 1);
-    store_call_clear(&row);
+        calls_reply_row(rq, call_id, false, "released", json_boolean(rc == 1), rc == 1);
+}
+
+/* POST /v1/calls/{id}/ended after the writer committed the end (http_req.finish). */
+static void calls_ended_finish(http_req *rq)
+{
+    route_writer_job *job = rq->job;
+    calls_reply_end(rq, job->rc, job->call_id, &job->row);
+}
+
+void api_calls_ended(http_req *rq)
+{
+    if (!api_calls_action_parse(rq))
+        return;
+    if (rq->writer) {
+        /* Group commit; the call comes back as the end left it, read in its transaction. */
+        rq->job = route_writer_job_end(rq->params[0], rq->now_ms, true);
+        if (rq->job)
+            rq->finish = calls_ended_finish;
+        else
+            http_reply(rq, 500, NULL); /* out_of_memory */
+        return;
+    }
+    store_call row;
+    memset(&row, 0, sizeof row);
+    calls_reply_end(rq, callflow_end(rq->st, rq->params[0], rq->now_ms), rq->params[0], &row);
 }
 
 #define CALLS_WAIT_MAX_S 60 /* the longest long poll (?wait=) */

@@ -38,7 +38,7 @@ typedef struct {
 } http_wait;
 
 /* One request as a handler sees it, and the reply it builds. The server owns it. */
-typedef struct {
+typedef struct http_req {
     /* in */
     const char *method;
     const char *path;
@@ -73,6 +73,13 @@ typedef struct {
      * until_ms > 0 with its reply asks the server to hold the request until woken; the reply
      * is sent instead when the request cannot wait. */
     http_wait wait;
+    /* in and out: work for the group-commit writer (route_writer.h). A handler that sets
+     * `job` and `finish` without a reply asks the server to hand the job to the writer and
+     * hold the request meanwhile, so the thread serves other connections; once the job is
+     * done the server calls `finish` with `job` set (and the request's params, principal and
+     * clock) to build the reply. The server frees the job afterwards. */
+    struct route_writer_job *job;
+    void (*finish)(struct http_req *rq);
 } http_req;
 
 /* The value of form field `name` (the first when repeated), or NULL. */

@@ -25,25 +25,7 @@
  * (about 64 MB of log with 4 KiB pages). */
 #define RW_WRITER_AUTOCHECKPOINT 16000
 
-typedef enum { RW_ROUTE, RW_END } rw_kind;
-
-/* One queued request; it lives on the waiting thread's stack. */
-typedef struct {
-    rw_kind kind;
-    /* route */
-    const router_call *call;
-    const char *external_id;
-    callflow_outcome *out;
-    route_writer_view *view;
-    /* end */
-    const char *call_id;
-    store_call *row; /* where the ended call goes, or NULL */
-    int64_t now_ms;
-    /* answer */
-    int rc;
-    bool done;
-    pthread_cond_t wake; /* signalled once, when done is set (only this waiter waits on it) */
-} rw_request;
+enum { RW_ROUTE, RW_END };
 
 struct route_writer {
     store *st; /* the writer thread's own connection */
@@ -52,7 +34,7 @@ struct route_writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t more; /* the queue is not empty, or stop */
-    rw_request **queue;  /* ring of queue_max */
+    route_writer_job **queue; /* ring of queue_max */
     int queue_max, head, count;
     bool stop;
     unsigned long batches; /* batches committed (the checkpoint thread idles when unchanged) */
@@ -94,21 +76,21 @@ void route_writer_view_fill(const config *cfg, const callflow_outcome *out, rout
 
 /* Hands each end its result after the batch's transaction (committed when rc is ERR_OK);
  * when it failed, each end is tried on its own so one bad end cannot fail the others. */
-static void rw_finish_ends(route_writer *w, rw_request **reqs, int n, int rc, const int *results,
-                           store_call *rows)
+static void rw_finish_ends(route_writer *w, route_writer_job **reqs, int n, int rc,
+                           const int *results, store_call *rows)
 {
     for (int i = 0; i < n; i++) {
-        rw_request *r = reqs[i];
+        route_writer_job *r = reqs[i];
         if (rc == ERR_OK) {
             r->rc = results[i];
-            if (r->row && r->rc >= 0) {
-                *r->row = rows[i]; /* handed over: the waiter clears it */
+            if (r->want_row && r->rc >= 0) {
+                r->row = rows[i]; /* handed over: the job's owner clears it */
                 memset(&rows[i], 0, sizeof rows[i]);
             }
         } else {
             r->rc = store_call_end(w->st, r->call_id, CALL_COMPLETED, r->now_ms);
-            if (r->rc >= 0 && r->row && store_call_get(w->st, r->call_id, r->row) < 0)
-                store_call_clear(r->row); /* the waiter reads it again */
+            if (r->rc >= 0 && r->want_row && store_call_get(w->st, r->call_id, &r->row) < 0)
+                store_call_clear(&r->row); /* the owner reads it again */
         }
         store_call_clear(&rows[i]);
     }
@@ -117,26 +99,27 @@ static void rw_finish_ends(route_writer *w, rw_request **reqs, int n, int rc, co
 /* Hands each route its outcome after the batch's transaction (committed when rc is ERR_OK);
  * when it failed, each call is routed on its own. Then copies what the replies need (names,
  * softphones, messages) from `cfg`, the batch's snapshot (NULL: one is loaded). Frees cfg. */
-static void rw_finish_routes(route_writer *w, rw_request **reqs, int n, int rc,
+static void rw_finish_routes(route_writer *w, route_writer_job **reqs, int n, int rc,
                              callflow_outcome *outs, config *cfg)
 {
     for (int i = 0; i < n; i++) {
+        callflow_outcome *o = &reqs[i]->out;
         if (rc == ERR_OK) {
-            /* Hand the outcome over: the waiter's struct takes what outs[i] owns. */
-            callflow_outcome_free(reqs[i]->out);
-            *reqs[i]->out = outs[i];
+            /* Hand the outcome over: the job takes what outs[i] owns. */
+            callflow_outcome_free(o);
+            *o = outs[i];
             callflow_outcome_init(&outs[i]);
             reqs[i]->rc = ERR_OK;
         } else {
-            reqs[i]->rc = callflow_route(w->st, reqs[i]->call, reqs[i]->external_id,
-                                         reqs[i]->now_ms, &w->rng, false, reqs[i]->out);
+            reqs[i]->rc = callflow_route(w->st, &reqs[i]->call, reqs[i]->external_id,
+                                         reqs[i]->now_ms, &w->rng, false, o);
             /* Keep the outcome's shape the same as a batch's: no snapshot. */
             if (reqs[i]->rc == ERR_OK && !cfg) {
-                cfg = reqs[i]->out->cfg;
-                reqs[i]->out->cfg = NULL;
-            } else if (reqs[i]->out->cfg) {
-                config_free(reqs[i]->out->cfg);
-                reqs[i]->out->cfg = NULL;
+                cfg = o->cfg;
+                o->cfg = NULL;
+            } else if (o->cfg) {
+                config_free(o->cfg);
+                o->cfg = NULL;
             }
         }
         callflow_outcome_free(&outs[i]);
@@ -145,15 +128,15 @@ static void rw_finish_routes(route_writer *w, rw_request **reqs, int n, int rc,
         cfg = NULL;
     for (int i = 0; i < n; i++)
         if (reqs[i]->rc == ERR_OK)
-            route_writer_view_fill(cfg, reqs[i]->out, reqs[i]->view);
+            route_writer_view_fill(cfg, &reqs[i]->out, &reqs[i]->view);
     config_free(cfg);
 }
 
 /* Ends and routes the batch's requests in ONE transaction, ends first (the capacity they
  * free is there for the routes of the same batch), reading each ended call back and keeping
  * the routes' snapshot for the replies; then hands each waiter its own outcome. */
-static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_request **routes,
-                         int n_routes)
+static void rw_run_batch(route_writer *w, route_writer_job **ends, int n_ends,
+                         route_writer_job **routes, int n_routes)
 {
     const char *ids[ROUTE_WRITER_BATCH_MAX];
     int64_t now[ROUTE_WRITER_BATCH_MAX];
@@ -168,7 +151,7 @@ static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_requ
         now[i] = ends[i]->now_ms;
     }
     for (int i = 0; i < n_routes; i++) {
-        creq[i] = (callflow_request){*routes[i]->call, routes[i]->external_id, routes[i]->now_ms};
+        creq[i] = (callflow_request){routes[i]->call, routes[i]->external_id, routes[i]->now_ms};
         callflow_outcome_init(&outs[i]);
     }
     int rc = store_begin(w->st);
@@ -187,11 +170,21 @@ static void rw_run_batch(route_writer *w, rw_request **ends, int n_ends, rw_requ
     rw_finish_routes(w, routes, n_routes, rc, outs, cfg);
 }
 
+/* Microseconds on the monotonic clock. */
+static int64_t rw_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void *rw_main(void *arg)
 {
     route_writer *w = arg;
-    rw_request *batch[ROUTE_WRITER_BATCH_MAX], *ends[ROUTE_WRITER_BATCH_MAX],
+    route_writer_job *batch[ROUTE_WRITER_BATCH_MAX], *ends[ROUTE_WRITER_BATCH_MAX],
         *routes[ROUTE_WRITER_BATCH_MAX];
+    route_writer_done_fn fns[ROUTE_WRITER_BATCH_MAX];
+    void *args[ROUTE_WRITER_BATCH_MAX];
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (w->count == 0 && !w->stop)
@@ -213,15 +206,28 @@ static void *rw_main(void *arg)
                 routes[n_routes++] = batch[i];
         }
         rw_run_batch(w, ends, n_ends, routes, n_routes);
+        int64_t now_us = rw_mono_us(), n_fns = 0;
         pthread_mutex_lock(&w->lock);
         /* Wake only this batch's waiters, each on its own condition variable (a broadcast
-         * to everyone waiting would also wake the requests of the next batch for nothing). */
+         * to everyone waiting would also wake the requests of the next batch for nothing).
+         * The callbacks of submitted jobs run after the lock is released; a blocking
+         * waiter's job may be gone as soon as it is, so what they need is copied first. */
         for (int i = 0; i < n; i++) {
+            batch[i]->us = (long long)(now_us - batch[i]->t_submit_us);
             batch[i]->done = true;
-            pthread_cond_signal(&batch[i]->wake);
+            if (batch[i]->done_fn) {
+                fns[n_fns] = batch[i]->done_fn;
+                args[n_fns++] = batch[i]->done_arg;
+            } else {
+                pthread_cond_signal(&batch[i]->wake);
+            }
         }
         w->batches++;
         w->requests += (unsigned long)n;
+        pthread_mutex_unlock(&w->lock);
+        for (int64_t i = 0; i < n_fns; i++)
+            fns[i](args[i]);
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -257,24 +263,123 @@ static void *rw_checkpoint_main(void *arg)
     return NULL;
 }
 
-/* Queues r and waits until the writer is done with it. Returns r->rc or ROUTE_WRITER_BUSY. */
-static int rw_submit(route_writer *w, rw_request *r)
+/* Puts `job` on the queue (lock held). Returns false when the queue is full or stopping. */
+static bool rw_enqueue(route_writer *w, route_writer_job *job)
 {
-    pthread_mutex_lock(&w->lock);
-    if (w->stop || w->count >= w->queue_max) {
-        pthread_mutex_unlock(&w->lock);
-        return ROUTE_WRITER_BUSY;
-    }
-    pthread_cond_init(&r->wake, NULL);
-    w->queue[(w->head + w->count) % w->queue_max] = r;
+    if (w->stop || w->count >= w->queue_max)
+        return false;
+    job->t_submit_us = rw_mono_us();
+    w->queue[(w->head + w->count) % w->queue_max] = job;
     w->count++;
     pthread_cond_signal(&w->more);
-    while (!r->done)
-        pthread_cond_wait(&r->wake, &w->lock);
+    return true;
+}
+
+int route_writer_submit(route_writer *w, route_writer_job *job, route_writer_done_fn done,
+                        void *arg)
+{
+    if (!w || !job || !done)
+        return ERR_INVALID;
+    job->done = false;
+    job->done_fn = done;
+    job->done_arg = arg;
+    pthread_mutex_lock(&w->lock);
+    bool queued = rw_enqueue(w, job);
     pthread_mutex_unlock(&w->lock);
-    /* The writer signalled under the lock and no longer touches r. */
-    pthread_cond_destroy(&r->wake);
-    return r->rc;
+    if (!queued) {
+        job->rc = ROUTE_WRITER_BUSY;
+        job->done = true;
+        job->done_fn = NULL;
+        return ROUTE_WRITER_BUSY;
+    }
+    return ERR_OK;
+}
+
+int route_writer_run(route_writer *w, route_writer_job *job)
+{
+    if (!w || !job)
+        return ERR_INVALID;
+    job->done = false;
+    job->done_fn = NULL;
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_init(&job->wake, NULL);
+    if (!rw_enqueue(w, job)) {
+        pthread_mutex_unlock(&w->lock);
+        pthread_cond_destroy(&job->wake);
+        job->done = true;
+        return job->rc = ROUTE_WRITER_BUSY;
+    }
+    while (!job->done)
+        pthread_cond_wait(&job->wake, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    /* The writer signalled under the lock and no longer touches the job. */
+    pthread_cond_destroy(&job->wake);
+    return job->rc;
+}
+
+/* Copies `src` ("" when NULL) into the job's text at *used; returns the copy. */
+static const char *rw_text_put(route_writer_job *job, size_t *used, const char *src)
+{
+    char *dst = job->text + *used;
+    size_t n = src ? strlen(src) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+    *used += n + 1;
+    return dst;
+}
+
+/* A zeroed job with room for `text` bytes of strings. */
+static route_writer_job *rw_job_new(int kind, size_t text, int64_t now_ms)
+{
+    route_writer_job *job = calloc(1, sizeof *job + text);
+    if (!job)
+        return NULL;
+    job->kind = kind;
+    job->now_ms = now_ms;
+    callflow_outcome_init(&job->out);
+    return job;
+}
+
+route_writer_job *route_writer_job_route(const router_call *call, const char *external_id,
+                                         int64_t now_ms)
+{
+    if (!call || call->tried || call->n_tried)
+        return NULL;
+    const char *parts[] = {call->to, call->from, call->category, external_id};
+    size_t text = 0, used = 0;
+    for (int i = 0; i < 4; i++)
+        text += (parts[i] ? strlen(parts[i]) : 0) + 1;
+    route_writer_job *job = rw_job_new(RW_ROUTE, text, now_ms);
+    if (!job)
+        return NULL;
+    /* NULL stays NULL for the router (from and category may be absent). */
+    job->call.to = call->to ? rw_text_put(job, &used, call->to) : NULL;
+    job->call.from = call->from ? rw_text_put(job, &used, call->from) : NULL;
+    job->call.category = call->category ? rw_text_put(job, &used, call->category) : NULL;
+    job->external_id = rw_text_put(job, &used, external_id);
+    return job;
+}
+
+route_writer_job *route_writer_job_end(const char *call_id, int64_t now_ms, bool want_row)
+{
+    if (!call_id)
+        return NULL;
+    size_t used = 0;
+    route_writer_job *job = rw_job_new(RW_END, strlen(call_id) + 1, now_ms);
+    if (!job)
+        return NULL;
+    job->call_id = rw_text_put(job, &used, call_id);
+    job->want_row = want_row;
+    return job;
+}
+
+void route_writer_job_free(route_writer_job *job)
+{
+    if (!job)
+        return;
+    callflow_outcome_free(&job->out);
+    store_call_clear(&job->row);
+    free(job);
 }
 
 int route_writer_route(route_writer *w, const router_call *call, const char *external_id,
@@ -282,29 +387,36 @@ int route_writer_route(route_writer *w, const router_call *call, const char *ext
 {
     if (!w || !call || !out || !view)
         return ERR_INVALID;
-    rw_request r;
-    memset(&r, 0, sizeof r);
+    route_writer_job job;
+    memset(&job, 0, sizeof job);
     memset(view, 0, sizeof *view);
-    r.kind = RW_ROUTE;
-    r.call = call;
-    r.external_id = external_id;
-    r.now_ms = now_ms;
-    r.out = out;
-    r.view = view;
-    return rw_submit(w, &r);
+    job.kind = RW_ROUTE;
+    job.call = *call;
+    job.external_id = external_id ? external_id : "";
+    job.now_ms = now_ms;
+    callflow_outcome_init(&job.out);
+    int rc = route_writer_run(w, &job);
+    /* Hand the outcome over: the caller's struct takes what the job's owns. */
+    callflow_outcome_free(out);
+    *out = job.out;
+    *view = job.view;
+    return rc;
 }
 
 int route_writer_end(route_writer *w, const char *call_id, int64_t now_ms, store_call *row)
 {
     if (!w || !call_id)
         return ERR_INVALID;
-    rw_request r;
-    memset(&r, 0, sizeof r);
-    r.kind = RW_END;
-    r.call_id = call_id;
-    r.row = row;
-    r.now_ms = now_ms;
-    return rw_submit(w, &r);
+    route_writer_job job;
+    memset(&job, 0, sizeof job);
+    job.kind = RW_END;
+    job.call_id = call_id;
+    job.want_row = row != NULL;
+    job.now_ms = now_ms;
+    int rc = route_writer_run(w, &job);
+    if (row)
+        *row = job.row; /* handed over: the caller clears it */
+    return rc;
 }
 
 void route_writer_stats(route_writer *w, unsigned long *batches, unsigned long *requests)

@@ -2,10 +2,14 @@
  * writer thread owns a store connection; request threads hand it their routes and ends and
  * wait; it drains what is queued into ONE transaction, the ends first (store_call_end_many)
  * then the routes (callflow_route_batch_locked), commits, then wakes every waiter with its
- * own outcome. A caller gets its answer only after its change is committed. */
+ * own outcome. A caller gets its answer only after its change is committed. Request
+ * threads either block (route_writer_run) or hand a job over and are called back
+ * (route_writer_submit), which lets one batch hold the requests of many connections. */
 #ifndef SC_ROUTE_WRITER_H
 #define SC_ROUTE_WRITER_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +49,60 @@ void route_writer_close(route_writer *w);
 /* The batches committed (or retried one by one) so far and the requests they held; the
  * ratio is the group commit's average batch size. Either pointer may be NULL. */
 void route_writer_stats(route_writer *w, unsigned long *batches, unsigned long *requests);
+
+/* One route or end for the writer. Jobs made by route_writer_job_route/_end are handed over
+ * with route_writer_submit() and do not block the thread that made them: it goes on with
+ * other requests and learns through `done` when its job is committed. The fields under
+ * "answer" are the writer's until then. */
+typedef struct route_writer_job route_writer_job;
+
+/* Called once, on the writer thread, when a submitted job is done (its answer is set). */
+typedef void (*route_writer_done_fn)(void *arg);
+
+struct route_writer_job {
+    int kind; /* internal: route or end */
+    /* route */
+    router_call call;        /* tried must be NULL */
+    const char *external_id; /* "" when none */
+    /* end */
+    const char *call_id;
+    bool want_row; /* read the ended call back into `row` */
+    int64_t now_ms;
+    /* answer */
+    int rc;                 /* as route_writer_route / route_writer_end return */
+    callflow_outcome out;   /* a route's result (out.cfg NULL; the snapshot's facts in view) */
+    route_writer_view view; /* what a route's reply needs from the snapshot */
+    store_call row;         /* an end's call as it left it (id "" when not read) */
+    long long us;           /* microseconds from submit to done */
+    /* internal */
+    int64_t t_submit_us;
+    bool done;
+    route_writer_done_fn done_fn;
+    void *done_arg;
+    pthread_cond_t wake;
+    char text[]; /* the copied strings */
+};
+
+/* A new job routing `call` (its strings and external_id are copied; call->tried must be
+ * NULL), or an end of `call_id` (copied; with `want_row` the ended call is read back).
+ * NULL when out of memory or when tried is set. Free with route_writer_job_free(). */
+route_writer_job *route_writer_job_route(const router_call *call, const char *external_id,
+                                         int64_t now_ms);
+route_writer_job *route_writer_job_end(const char *call_id, int64_t now_ms, bool want_row);
+
+/* Frees a job that is done or was never submitted (its outcome and row too). NULL is a
+ * no-op. */
+void route_writer_job_free(route_writer_job *job);
+
+/* Queues `job` without waiting. Returns ERR_OK: `done(arg)` will be called exactly once,
+ * on the writer thread, after the job's answer is set; the job must stay valid until then.
+ * Or ROUTE_WRITER_BUSY (queue full, or the writer stopping): the job's rc says so, it is
+ * done, and `done` is never called. */
+int route_writer_submit(route_writer *w, route_writer_job *job, route_writer_done_fn done,
+                        void *arg);
+
+/* Queues `job` and blocks until the writer is done with it. Returns job->rc. */
+int route_writer_run(route_writer *w, route_writer_job *job);
 
 /* Routes one call as callflow_route() would (not a dry run), in a group commit with other
  * requests, and blocks until it is committed. `call` and `external_id` must stay valid

@@ -132,6 +132,7 @@ typedef struct {
     pthread_mutex_t lock; /* guards workers */
     server_worker *workers;
     atomic_int in_flight;
+    atomic_bool stopping; /* set before the drain: writer jobs run without suspending */
     route_writer *writer; /* group commit of POST /v1/calls and /v1/calls/{id}/ended */
     events_bus *bus;      /* events for the SSE streams */
     auth_cache *auth;     /* verified credentials, AUTH_CACHE_TTL_MS */
@@ -153,6 +154,9 @@ typedef struct {
     int wake;           /* why the long poll was last resumed (call_watch_reason) */
     unsigned long long watch_ticket; /* its call_watch registration while suspended; 0 none */
     form_body form;                  /* a form body's fields */
+    route_writer_job *job;           /* a job with the writer while suspended (http_req.job) */
+    void (*finish)(http_req *rq);    /* what builds the reply once the job is done */
+    store_principal who;             /* who asked, for the reply's pass and the log */
 } server_conn;
 
 /* ---- per-thread store ---------------------------------------------------------------- */
@@ -618,6 +622,37 @@ static bool server_wait(server_state *s, struct MHD_Connection *c, server_conn *
                           ci ? ci->connect_fd : -1, &sc->wake, &sc->watch_ticket) == 0;
 }
 
+/* The writer is done with a suspended request's job: its handler runs again (finish). */
+static void server_job_done(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/* A handler left a job for the writer (http_req.job): keeps it with the connection and
+ * suspends the connection until the writer calls back, so this thread serves others
+ * meanwhile. The suspension comes first: the writer may finish before submit returns. When
+ * the writer refuses the job (full), the connection is resumed at once and the next pass
+ * answers 503. While the daemon stops, the job runs here instead (no new suspensions
+ * after the drain). Returns true when the request is held; false when rq has its reply. */
+static bool server_hold_job(server_state *s, struct MHD_Connection *c, server_conn *sc,
+                            http_req *rq)
+{
+    if (atomic_load(&s->stopping)) {
+        route_writer_run(s->writer, rq->job);
+        rq->finish(rq);
+        route_writer_job_free(rq->job);
+        rq->job = NULL;
+        return false;
+    }
+    sc->job = rq->job;
+    sc->finish = rq->finish;
+    sc->who = rq->who;
+    MHD_suspend_connection(c);
+    if (route_writer_submit(s->writer, sc->job, server_job_done, c) != ERR_OK)
+        MHD_resume_connection(c);
+    return true;
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
@@ -668,14 +703,29 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     rq.n_form = sc->form.n;
     rq.form_bad = sc->form.bad;
     rq.wait = sc->wait;
+    enum MHD_Result r = MHD_NO;
+    if (sc->job) {
+        /* Resumed: the writer is done with the job; the handler's finish builds the reply. */
+        server_worker *w = server_worker_get(s);
+        rq.st = w ? w->st : NULL;
+        rq.rng = w ? &w->rng : NULL;
+        rq.who = sc->who;
+        rq.job = sc->job;
+        sc->finish(&rq);
+        route_writer_job_free(sc->job);
+        sc->job = rq.job = NULL;
+        r = server_respond(c, &rq, NULL);
+        goto out_log;
+    }
     unsigned long long watch_seq = call_watch_seq(s->watch);
     snprintf(path_buf, sizeof path_buf, "%s", url);
     bool page = server_dispatch(s, c, sc, &rq, path_buf, allow, sizeof allow);
-    enum MHD_Result r = MHD_NO;
     if (page) {
         r = server_respond_page(s, c, &rq);
         goto out_log;
     }
+    if (rq.job && !rq.reply && !rq.text && server_hold_job(s, c, sc, &rq))
+        return MHD_YES; /* logged on the pass that answers */
     if (rq.wait.until_ms > 0 && (rq.reply || rq.text) && server_wait(s, c, sc, &rq, watch_seq)) {
         /* Suspended: this pass's reply is dropped, the next pass builds a new one. */
         json_decref(rq.reply);
@@ -701,6 +751,7 @@ out_log:
              : rq.who.kind == STORE_PRINCIPAL_AGENT ? rq.who.agent
                                                     : NULL,
              "us", http_fmt_ll(usbuf, sizeof usbuf, http_mono_us() - sc->t0_us), NULL);
+    route_writer_job_free(rq.job); /* a job left beside a reply (not held) */
     json_decref(rq.reply);
     free(rq.text);
     return r;
@@ -717,6 +768,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
         return;
     sse_completed(s->streams, sc->stream);
     call_watch_cancel(s->watch, sc->watch_ticket); /* normally gone already (resumed) */
+    route_writer_job_free(sc->job); /* normally gone already (answered) */
     form_body_free(&sc->form);
     free(sc->body);
     free(sc);
@@ -902,6 +954,9 @@ int server_run(const server_options *opts)
     MHD_socket lsock = MHD_quiesce_daemon(d);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
+    /* From here on writer jobs run without suspending their connection: a request that
+     * could still suspend one is already counted in flight, and the drain waits for it. */
+    atomic_store(&s.stopping, true);
     /* Event streams end now (their suspended connections are resumed and finish). */
     sse_shutdown(s.streams);
     call_watch_shutdown(s.watch); /* long polls answer now, with the call as it is */

@@ -418,6 +418,84 @@ static void rw_busy(rw_worker *w, int *step)
     nanosleep(&ts, NULL);
 }
 
+/* How an odd-numbered worker waits for a submitted job (route_writer_submit): as the server
+ * does, it is told by the writer's callback instead of blocking inside the writer. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int calls; /* callbacks received (exactly one per accepted job) */
+} rw_waiter;
+
+static void rw_done(void *arg)
+{
+    rw_waiter *wt = arg;
+    pthread_mutex_lock(&wt->lock);
+    wt->calls++;
+    pthread_cond_signal(&wt->cond);
+    pthread_mutex_unlock(&wt->lock);
+}
+
+/* Hands `job` over with route_writer_submit and waits for its callback. Returns job->rc;
+ * a refused job (busy) must never be called back. */
+static int rw_submit_wait(rw_worker *w, route_writer_job *job)
+{
+    rw_waiter wt = {.calls = 0};
+    pthread_mutex_init(&wt.lock, NULL);
+    pthread_cond_init(&wt.cond, NULL);
+    int rc = route_writer_submit(w->writer, job, rw_done, &wt);
+    pthread_mutex_lock(&wt.lock);
+    while (rc == ERR_OK && wt.calls == 0)
+        pthread_cond_wait(&wt.cond, &wt.lock);
+    pthread_mutex_unlock(&wt.lock);
+    if (rc != ERR_OK && (rc != ROUTE_WRITER_BUSY || job->rc != ROUTE_WRITER_BUSY))
+        rw_fail(w, "submit refused a job without saying busy", rc);
+    /* The writer is done with the job once called back; a second call would come soon. */
+    struct timespec ts = {0, 20 * 1000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&wt.lock);
+    if (wt.calls != (rc == ERR_OK ? 1 : 0))
+        rw_fail(w, "a submitted job was not called back exactly once", wt.calls);
+    pthread_mutex_unlock(&wt.lock);
+    pthread_cond_destroy(&wt.cond);
+    pthread_mutex_destroy(&wt.lock);
+    return job->rc;
+}
+
+/* route_writer_route, or the same through a submitted job on odd-numbered workers. */
+static int rw_route(rw_worker *w, const router_call *call, int64_t now_ms, callflow_outcome *o,
+                    route_writer_view *view)
+{
+    if (w->index % 2 == 0)
+        return route_writer_route(w->writer, call, NULL, now_ms, o, view);
+    route_writer_job *job = route_writer_job_route(call, NULL, now_ms);
+    if (!job)
+        return ERR_NOMEM;
+    int rc = rw_submit_wait(w, job);
+    callflow_outcome_free(o);
+    *o = job->out; /* handed over */
+    callflow_outcome_init(&job->out);
+    *view = job->view;
+    route_writer_job_free(job);
+    return rc;
+}
+
+/* route_writer_end, or the same through a submitted job on odd-numbered workers. */
+static int rw_end(rw_worker *w, const char *call_id, int64_t now_ms, store_call *row)
+{
+    if (w->index % 2 == 0)
+        return route_writer_end(w->writer, call_id, now_ms, row);
+    route_writer_job *job = route_writer_job_end(call_id, now_ms, row != NULL);
+    if (!job)
+        return ERR_NOMEM;
+    int rc = rw_submit_wait(w, job);
+    if (row) {
+        *row = job->row; /* handed over */
+        memset(&job->row, 0, sizeof job->row);
+    }
+    route_writer_job_free(job);
+    return rc;
+}
+
 static void *rw_work(void *arg)
 {
     rw_worker *w = arg;
@@ -430,7 +508,7 @@ static void *rw_work(void *arg)
         if (n_open == RW_MAX_OPEN || (n_open > 0 && (i + w->index) % 3 == 0)) {
             store_call row;
             memset(&row, 0, sizeof row);
-            int rc = route_writer_end(w->writer, open[n_open - 1], RACE_NOW + i, &row);
+            int rc = rw_end(w, open[n_open - 1], RACE_NOW + i, &row);
             bool row_ok = strcmp(row.id, open[n_open - 1]) == 0 && row.status == CALL_COMPLETED &&
                           !row.holds_claim && row.ended_ms == RACE_NOW + i;
             store_call_clear(&row);
@@ -445,7 +523,7 @@ static void *rw_work(void *arg)
             if (!row_ok)
                 rw_fail(w, "the ended call read back is not as the end left it", rc);
             /* A repeat is harmless and releases nothing. */
-            if ((rc = route_writer_end(w->writer, open[n_open - 1], RACE_NOW + i, NULL)) != 0 &&
+            if ((rc = rw_end(w, open[n_open - 1], RACE_NOW + i, NULL)) != 0 &&
                 rc != ROUTE_WRITER_BUSY)
                 rw_fail(w, "a repeated end released again", rc);
             n_open--;
@@ -454,7 +532,7 @@ static void *rw_work(void *arg)
         char from[32];
         snprintf(from, sizeof from, "+1512555%04d", (w->index * 1000 + i) % 10000);
         router_call call = {"+18005550100", from, NULL, NULL, 0};
-        int rc = route_writer_route(w->writer, &call, NULL, RACE_NOW + i, &o, &view);
+        int rc = rw_route(w, &call, RACE_NOW + i, &o, &view);
         if (rc == ROUTE_WRITER_BUSY) {
             rw_busy(w, &i);
             continue;
@@ -475,7 +553,7 @@ static void *rw_work(void *arg)
     }
     /* End what is still open, so every count must come back to zero. */
     while (n_open > 0) {
-        int rc = route_writer_end(w->writer, open[n_open - 1], RACE_NOW, NULL);
+        int rc = rw_end(w, open[n_open - 1], RACE_NOW, NULL);
         if (rc == ROUTE_WRITER_BUSY) {
             struct timespec ts = {0, 100 * 1000};
             nanosleep(&ts, NULL);

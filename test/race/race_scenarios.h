@@ -29,7 +29,9 @@ typedef struct {
 bool race_store_claims(const char *db_path, int claims_total, race_result *r);
 
 /* Sixteen threads route and end `routes_per_thread` calls each through one route_writer
- * (group commit, a queue smaller than the threads so that "busy" happens too) on agents of
+ * (group commit, a queue smaller than the threads so that "busy" happens too; half the
+ * threads block in route_writer_route/_end, half hand jobs over with route_writer_submit
+ * and are called back, as the daemon's request threads are) on agents of
  * capacity 1 and 2: counts stay within the limits, every answered call is one row, every end
  * releases once, and all counts are zero at the end. Returns true when every check held. */
 bool race_route_writer(const char *db_path, int routes_per_thread, race_result *r);
