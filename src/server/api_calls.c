@@ -76,6 +76,22 @@ static void calls_text_str_or_null(json_text *t, const char *s)
         json_text_null(t);
 }
 
+/* Replies with the JSON text written in `t` (taken; 500 out_of_memory when it failed). */
+static void calls_reply_text(http_req *rq, int status, json_text *t)
+{
+    char *text = json_text_take(t);
+    if (!text) {
+        http_reply(rq, status, NULL); /* 500 out_of_memory */
+        return;
+    }
+    json_decref(rq->reply);
+    rq->reply = NULL;
+    free(rq->text);
+    rq->text = text;
+    rq->text_type = "application/json";
+    rq->status = status;
+}
+
 /* The reply to a routing decision (POST /v1/calls and no-answer), and its log line. The
  * agent's name and softphone and the campaign's message come from `v`. The body is written
  * straight as compact JSON text (codec/json_text), with the stored trace text spliced in:
@@ -158,17 +174,7 @@ static void calls_reply_decision(http_req *rq, int status, const callflow_outcom
     json_text_key(&t, "trace");
     json_text_verbatim(&t, row->trace_json && row->trace_json[0] ? row->trace_json : "{}");
     json_text_close_object(&t);
-    char *text = json_text_take(&t);
-    if (!text) {
-        http_reply(rq, status, NULL); /* 500 out_of_memory */
-        return;
-    }
-    json_decref(rq->reply);
-    rq->reply = NULL;
-    free(rq->text);
-    rq->text = text;
-    rq->text_type = "application/json";
-    rq->status = status;
+    calls_reply_text(rq, status, &t);
 }
 
 /* The writer's queue is full: 503, nothing was done. */
@@ -342,7 +348,62 @@ static json_t *calls_queue_place(http_req *rq, const store_call *c)
                      "deadline_ms", (json_int_t)c->queue_deadline_ms);
 }
 
-/* Replies with call `id` as stored now; with `publish`, also tells the event streams. */
+/* Replies 200 with the call row `c` without its trace, plus `extra_key`: `extra` (stolen)
+ * when given: the fields and order of calls_json, written straight as JSON text (the
+ * reply of every answered and ended call, so without a jansson tree for each). */
+static void calls_reply_brief(http_req *rq, const store_call *c, const char *extra_key,
+                              json_t *extra)
+{
+    json_text t;
+    json_t *tried = json_loads(c->tried_json ? c->tried_json : "[]", 0, NULL);
+    json_text_init(&t);
+    json_text_open_object(&t);
+    json_text_key(&t, "id");
+    json_text_string(&t, c->id);
+    json_text_key(&t, "external_id");
+    calls_text_str_or_null(&t, c->external_id);
+    json_text_key(&t, "campaign");
+    calls_text_str_or_null(&t, c->campaign);
+    json_text_key(&t, "tracking_number");
+    json_text_string(&t, c->tracking_number);
+    json_text_key(&t, "caller");
+    json_text_string(&t, c->caller);
+    json_text_key(&t, "caller_state");
+    calls_text_str_or_null(&t, c->caller_state);
+    json_text_key(&t, "category");
+    calls_text_str_or_null(&t, c->category);
+    json_text_key(&t, "status");
+    json_text_string(&t, store_call_status_name(c->status));
+    json_text_key(&t, "agent");
+    calls_text_str_or_null(&t, c->agent);
+    json_text_key(&t, "rule");
+    calls_text_str_or_null(&t, c->rule);
+    json_text_key(&t, "holds_claim");
+    json_text_bool(&t, c->holds_claim);
+    json_text_key(&t, "tried");
+    if (tried)
+        json_text_value(&t, tried);
+    else
+        json_text_verbatim(&t, "[]");
+    json_text_key(&t, "created_ms");
+    json_text_int(&t, c->created_ms);
+    json_text_key(&t, "updated_ms");
+    json_text_int(&t, c->updated_ms);
+    json_text_key(&t, "ended_ms");
+    if (c->ended_ms)
+        json_text_int(&t, c->ended_ms);
+    else
+        json_text_null(&t);
+    if (extra_key && extra) {
+        json_text_key(&t, extra_key);
+        json_text_value(&t, extra);
+    }
+    json_text_close_object(&t);
+    json_decref(tried);
+    json_decref(extra);
+    calls_reply_text(rq, 200, &t);
+}
+
 /* Replies with the call row `c` (as calls_reply_row, without reading it). */
 static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
                              const char *extra_key, json_t *extra, bool publish)
@@ -350,8 +411,12 @@ static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
     if (publish)
         call_events_update(rq->events, c, c->agent, NULL,
                            c->status == CALL_ABANDONED ? "abandoned" : NULL, rq->now_ms);
+    if (!with_trace) {
+        calls_reply_brief(rq, c, extra_key, extra);
+        return;
+    }
     json_t *o = calls_json(c, with_trace);
-    if (o && with_trace && json_object_set_new(o, "queue", calls_queue_place(rq, c)) != 0) {
+    if (o && json_object_set_new(o, "queue", calls_queue_place(rq, c)) != 0) {
         json_decref(o);
         o = NULL;
     }
@@ -364,6 +429,7 @@ static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
     http_reply(rq, 200, o);
 }
 
+/* Replies with call `id` as stored now; with `publish`, also tells the event streams. */
 static void calls_reply_row(http_req *rq, const char *id, bool with_trace, const char *extra_key,
                             json_t *extra, bool publish)
 {

@@ -11,17 +11,23 @@
 #include "../core/config.h"
 #include "http_util.h"
 
+#define EVENTS_TYPE_MAX 40  /* an event type's name ("callback.completed") */
 #define EVENTS_PEND_MAX 256 /* a subscriber's control bytes: ready, lag, keepalive */
 #define EVENTS_RETRY_MS 2000
 
 static const char events_keepalive[] = ": keepalive\n\n";
 
+/* One event of the ring. Its SSE frame is written the first time a subscriber reads it,
+ * so events nobody streams (most of them, on a busy daemon without dashboards) cost no
+ * serialisation. */
 typedef struct {
     unsigned long long seq; /* 0: empty */
     char agent[CONFIG_ID_MAX];
     bool admin;
-    char *frame; /* "id: N\nevent: TYPE\ndata: JSON\n\n" (owned) */
-    size_t len;
+    char type[EVENTS_TYPE_MAX];
+    json_t *data;     /* the event until its frame is written (owned) */
+    char *frame;      /* "id: N\nevent: TYPE\ndata: JSON\n\n" (owned), NULL until read */
+    size_t len;       /* 0 once written as "dropped" (too large or out of memory) */
 } events_slot;
 
 struct events_sub {
@@ -72,8 +78,10 @@ void events_bus_free(events_bus *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->cap; i++)
+    for (size_t i = 0; i < b->cap; i++) {
         free(b->ring[i].frame);
+        json_decref(b->ring[i].data);
+    }
     free(b->ring);
     pthread_mutex_destroy(&b->lock);
     free(b);
@@ -117,7 +125,6 @@ __attribute__((format(printf, 2, 3))) static void events_pend(events_sub *s, con
 void events_publish(events_bus *b, const char *type, const char *agent, bool admin, json_t *data,
                     int64_t now_ms)
 {
-    char *json = NULL, *frame = NULL;
     if (!b || !data || !type)
         goto out_free;
     if (json_object_set_new(data, "type", json_string(type)) != 0 ||
@@ -125,28 +132,19 @@ void events_publish(events_bus *b, const char *type, const char *agent, bool adm
         goto out_free;
     for (int i = 0; i < b->n_taps; i++)
         b->taps[i](b->tap_args[i], type, agent ? agent : "", data);
-    json = json_dumps(data, JSON_COMPACT);
-    if (!json)
-        goto out_free;
-    size_t cap = strlen(json) + strlen(type) + 64;
-    if (cap > EVENTS_FRAME_MAX) {
-        http_log("event_dropped", "type", type, "reason", "too_large", NULL);
-        goto out_free;
-    }
-    frame = malloc(cap);
-    if (!frame)
-        goto out_free;
     pthread_mutex_lock(&b->lock);
     unsigned long long seq = ++b->head;
     events_slot *slot = &b->ring[seq % b->cap];
-    int n = snprintf(frame, cap, "id: %llu\nevent: %s\ndata: %s\n\n", seq, type, json);
-    free(slot->frame);
+    json_t *old = slot->data;
+    char *old_frame = slot->frame;
     slot->seq = seq;
-    slot->frame = frame;
-    slot->len = n > 0 ? (size_t)n : 0;
+    snprintf(slot->type, sizeof slot->type, "%s", type);
+    slot->data = data;
+    slot->frame = NULL;
+    slot->len = 1; /* not written yet */
     slot->admin = admin;
     snprintf(slot->agent, sizeof slot->agent, "%s", agent ? agent : "");
-    frame = NULL;
+    data = NULL;
     for (events_sub *s = b->subs; s; s = s->nextsub) {
         if (s->parked && events_matches(slot, s)) {
             s->parked = false;
@@ -154,10 +152,32 @@ void events_publish(events_bus *b, const char *type, const char *agent, bool adm
         }
     }
     pthread_mutex_unlock(&b->lock);
+    /* The event it replaced is freed outside the lock. */
+    json_decref(old);
+    free(old_frame);
 out_free:
-    free(frame);
-    free(json);
     json_decref(data);
+}
+
+/* Writes a slot's SSE frame on its first read; an event too large for a frame (or out of
+ * memory) is dropped and logged, and its slot then reads as empty (len 0). Lock held. */
+static void events_write_frame(events_slot *slot)
+{
+    if (slot->frame || !slot->data)
+        return;
+    char *json = json_dumps(slot->data, JSON_COMPACT);
+    size_t cap = json ? strlen(json) + strlen(slot->type) + 64 : 0;
+    json_decref(slot->data);
+    slot->data = NULL;
+    slot->len = 0;
+    if (cap > EVENTS_FRAME_MAX)
+        http_log("event_dropped", "type", slot->type, "reason", "too_large", NULL);
+    else if (json && (slot->frame = malloc(cap)) != NULL) {
+        int n = snprintf(slot->frame, cap, "id: %llu\nevent: %s\ndata: %s\n\n", slot->seq,
+                         slot->type, json);
+        slot->len = n > 0 ? (size_t)n : 0;
+    }
+    free(json);
 }
 
 events_sub *events_subscribe(events_bus *b, const char *agent, long long last_id, events_fn park,
@@ -247,7 +267,9 @@ ssize_t events_read(events_sub *s, char *buf, size_t cap)
             s->pend_off = s->pend_len = 0;
     }
     while (s->pend_len == 0 && s->next <= b->head) {
-        const events_slot *slot = &b->ring[s->next % b->cap];
+        events_slot *slot = &b->ring[s->next % b->cap];
+        if (slot->seq == s->next && events_matches(slot, s))
+            events_write_frame(slot);
         if (slot->seq != s->next || !events_matches(slot, s) || slot->len == 0) {
             s->next++;
             continue;

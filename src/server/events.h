@@ -1,8 +1,8 @@
 /* events.h -- the daemon's in-process event bus for the Server-Sent Events streams: a
- * bounded ring of events already formatted as SSE frames, numbered by a sequence that is also
- * their SSE id, and one subscriber per open stream reading from its own cursor. A subscriber
- * with nothing to read parks (its stream suspends); a publish wakes the parked subscribers it
- * concerns. Independent of the HTTP library: parking and waking are callbacks. */
+ * bounded ring of events (each written as an SSE frame when a stream first reads it),
+ * numbered by a sequence that is also their SSE id, and one subscriber per open stream
+ * reading from its own cursor. A subscriber with nothing to read parks (its stream
+ * suspends); a publish wakes the parked subscribers it concerns. Independent of the HTTP library: parking and waking are callbacks. */
 #ifndef SC_EVENTS_H
 #define SC_EVENTS_H
 
@@ -45,9 +45,10 @@ typedef void (*events_tap_fn)(void *arg, const char *type, const char *agent, co
 int events_bus_add_tap(events_bus *b, events_tap_fn fn, void *arg);
 
 /* Publishes one event of `type` ("call.offered", ...). `data` is stolen (a JSON object; the
- * bus adds "type" and "time_ms"). It goes to the streams of agent `agent` (NULL or "" none)
- * and, when `admin`, to the dashboards' stream. Thread-safe; a NULL bus or data, or a
- * failure to allocate, drops the event (it never fails the caller). */
+ * bus adds "type" and "time_ms") and must not be changed afterwards: the ring keeps it and
+ * writes it as text only when a stream first reads it. It goes to the streams of agent
+ * `agent` (NULL or "" none) and, when `admin`, to the dashboards' stream. Thread-safe; a
+ * NULL bus or data, or a failure to allocate, drops the event (it never fails the caller). */
 void events_publish(events_bus *b, const char *type, const char *agent, bool admin, json_t *data,
                     int64_t now_ms);
 

@@ -44,6 +44,7 @@ enum {
     Q_CALL_GET,
     Q_CALL_GET_BRIEF,
     Q_CALL_RELEASE,
+    Q_CALL_AGENT,
     Q_AGENT_RELEASE,
     Q_CALL_FINISH,
     Q_CALL_EXISTS,
@@ -83,7 +84,11 @@ static const char *const store_sql[Q_COUNT] = {
     /* Clearing holds_claim and decrementing happen in one transaction, and only the
      * statement that actually cleared the flag goes on to decrement: exactly once. */
     [Q_CALL_RELEASE] = "UPDATE calls SET holds_claim = 0, status = ?2, ended_ms = ?3,"
-                       " updated_ms = ?3 WHERE id = ?1 AND holds_claim = 1 RETURNING agent",
+                       " updated_ms = ?3 WHERE id = ?1 AND holds_claim = 1",
+    /* The agent of a call whose claim was just released, in the same transaction. (Not a
+     * RETURNING clause on the release: SQLite gathers RETURNING rows in a temporary table,
+     * opened and closed on every call end.) */
+    [Q_CALL_AGENT] = "SELECT agent FROM calls WHERE id = ?1",
     [Q_AGENT_RELEASE] = "UPDATE agents SET active_calls = active_calls - 1"
                         " WHERE id = ?1 AND active_calls > 0",
     /* A caller who hangs up while waiting in the queue abandoned the call (SPEC 3.7). */
@@ -1187,25 +1192,30 @@ static int store_call_get_brief(store *st, const char *call_id, store_call *out)
     return store_call_read(st, Q_CALL_GET_BRIEF, call_id, out);
 }
 
-/* Steps a bound "UPDATE calls ... RETURNING agent" that clears one call's claim, and when
- * it did, gives the claim back to that agent in the same transaction (the agent may have
- * been deleted meanwhile: then there is nothing to decrement). Resets `s`. The agent's id
- * goes to agent[cap]. Returns 1 when a claim was released, 0 when the call held none, or a
- * negative err_code. */
-static int store_release_claim(store *st, sqlite3_stmt *s, const char *what, char *agent,
-                               size_t cap)
+/* Steps a bound "UPDATE calls ... WHERE id = call_id AND holds_claim = 1" that clears one
+ * call's claim, and when it did, gives the claim back to that agent in the same
+ * transaction (the agent may have been deleted meanwhile: then there is nothing to
+ * decrement). Resets `s`. The agent's id goes to agent[cap]. Returns 1 when a claim was
+ * released, 0 when the call held none, or a negative err_code. */
+static int store_release_claim(store *st, sqlite3_stmt *s, const char *call_id, const char *what,
+                               char *agent, size_t cap)
 {
-    bool released = false;
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        released = true;
-        store_col_copy(s, 0, agent, cap);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-            ;
-    }
     rc = rc == SQLITE_DONE ? ERR_OK : store_fail(st, what);
+    bool released = rc == ERR_OK && sqlite3_changes(st->db) == 1;
     sqlite3_reset(s);
     if (rc < 0 || !released)
+        return rc;
+    sqlite3_stmt *q = store_stmt(st, Q_CALL_AGENT);
+    if (!q)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, call_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        store_col_copy(q, 0, agent, cap);
+    rc = rc == SQLITE_ROW ? ERR_OK : store_fail(st, "read the released call");
+    sqlite3_reset(q);
+    if (rc < 0)
         return rc;
     sqlite3_stmt *dec = store_stmt(st, Q_AGENT_RELEASE);
     if (!dec)
@@ -1239,7 +1249,7 @@ static int store_call_end_locked(store *st, const char *call_id, call_status fin
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, store_call_status_name(final_status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now_ms);
-    int rc = store_release_claim(st, s, "release call", agent, sizeof agent);
+    int rc = store_release_claim(st, s, call_id, "release call", agent, sizeof agent);
     if (rc != 0)
         return rc;
     /* No claim held: finish a call that is still open, leaving counts alone. */
@@ -1416,14 +1426,13 @@ int store_sqlite_call_release_for_retry(store *st, const char *call_id, int64_t 
     agent_out[0] = '\0';
     int rc = store_prep(st,
                         "UPDATE calls SET holds_claim = 0, status = 'routing', updated_ms = ?2"
-                        " WHERE id = ?1 AND status = 'ringing' AND holds_claim = 1"
-                        " RETURNING agent",
+                        " WHERE id = ?1 AND status = 'ringing' AND holds_claim = 1",
                         &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(s, 1, call_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now_ms);
-    rc = store_release_claim(st, s, "release call for retry", agent_out, agent_cap);
+    rc = store_release_claim(st, s, call_id, "release call for retry", agent_out, agent_cap);
     sqlite3_finalize(s);
     if (rc != 0)
         return rc;

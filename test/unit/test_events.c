@@ -162,3 +162,33 @@ Test(events, taps_see_every_event_with_its_data)
     cr_assert_eq(t2.calls, 2 * (EVENTS_TAPS_MAX - 1));
     events_bus_free(b);
 }
+
+Test(events, frames_are_written_on_first_read_and_too_large_ones_dropped)
+{
+    char buf[16384];
+    ev_counts c = {0, 0};
+    events_bus *b = events_bus_new(8, 0);
+    /* Published with nobody listening: kept as data, written when a stream reads it. */
+    ev_pub(b, "x", NULL, true, 1);
+    json_t *big = json_object();
+    char *text = malloc(EVENTS_FRAME_MAX + 1);
+    memset(text, 'a', EVENTS_FRAME_MAX);
+    text[EVENTS_FRAME_MAX] = '\0';
+    json_object_set_new(big, "text", json_string(text));
+    free(text);
+    events_publish(b, "big", NULL, true, big, 7);
+    ev_pub(b, "x", NULL, true, 3);
+    events_sub *s = events_subscribe(b, NULL, 0, ev_park, ev_wake, &c);
+    cr_assert(ev_read(s, buf, sizeof buf) > 0);
+    cr_assert(strstr(buf, "id: 1\nevent: x\ndata: {") && strstr(buf, "id: 3\nevent: x\n"), "%s",
+              buf);
+    cr_assert_null(strstr(buf, "event: big"), "a frame over EVENTS_FRAME_MAX is dropped");
+    /* A second stream reads the same frames (written once) and still skips the large one. */
+    events_sub *s2 = events_subscribe(b, NULL, 0, ev_park, ev_wake, &c);
+    char buf2[16384];
+    cr_assert(ev_read(s2, buf2, sizeof buf2) > 0);
+    cr_assert(strstr(buf2, "id: 1\n") && strstr(buf2, "id: 3\n") && !strstr(buf2, "event: big"));
+    events_unsubscribe(s2);
+    events_unsubscribe(s);
+    events_bus_free(b);
+}
