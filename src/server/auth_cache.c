@@ -26,7 +26,7 @@ static unsigned auth_cache_slot(const char *hash)
     unsigned v = 0;
     for (int i = 0; i < 8 && hash[i]; i++) {
         char ch = hash[i];
-        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0')
+        unsigned d = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
                      : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
                                               : 0u;
         v = v * 16 + d;

@@ -25,9 +25,9 @@ typedef struct {
     char agent[CONFIG_ID_MAX];
     bool admin;
     char type[EVENTS_TYPE_MAX];
-    json_t *data;     /* the event until its frame is written (owned) */
-    char *frame;      /* "id: N\nevent: TYPE\ndata: JSON\n\n" (owned), NULL until read */
-    size_t len;       /* 0 once written as "dropped" (too large or out of memory) */
+    json_t *data; /* the event until its frame is written (owned) */
+    char *frame;  /* "id: N\nevent: TYPE\ndata: JSON\n\n" (owned), NULL until read */
+    size_t len;   /* 0 once written as "dropped" (too large or out of memory) */
 } events_slot;
 
 struct events_sub {

@@ -2,7 +2,8 @@
  * bounded ring of events (each written as an SSE frame when a stream first reads it),
  * numbered by a sequence that is also their SSE id, and one subscriber per open stream
  * reading from its own cursor. A subscriber with nothing to read parks (its stream
- * suspends); a publish wakes the parked subscribers it concerns. Independent of the HTTP library: parking and waking are callbacks. */
+ * suspends); a publish wakes the parked subscribers it concerns. Independent of the HTTP library:
+ * parking and waking are callbacks. */
 #ifndef SC_EVENTS_H
 #define SC_EVENTS_H
 

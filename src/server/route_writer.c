@@ -33,13 +33,13 @@ struct route_writer {
     rng_source rng;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t more; /* the queue is not empty, or stop */
+    pthread_cond_t more;      /* the queue is not empty, or stop */
     route_writer_job **queue; /* ring of queue_max */
     int queue_max, head, count;
     bool stop;
-    unsigned long batches; /* batches committed (the checkpoint thread idles when unchanged) */
+    unsigned long batches;  /* batches committed (the checkpoint thread idles when unchanged) */
     unsigned long requests; /* requests in those batches */
-    store *ck;             /* the checkpoint thread's connection */
+    store *ck;              /* the checkpoint thread's connection */
     pthread_t ck_thread;
     pthread_cond_t ck_wake; /* stop */
 };

@@ -768,7 +768,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
         return;
     sse_completed(s->streams, sc->stream);
     call_watch_cancel(s->watch, sc->watch_ticket); /* normally gone already (resumed) */
-    route_writer_job_free(sc->job); /* normally gone already (answered) */
+    route_writer_job_free(sc->job);                /* normally gone already (answered) */
     form_body_free(&sc->form);
     free(sc->body);
     free(sc);

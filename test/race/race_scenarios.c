@@ -41,8 +41,7 @@ __attribute__((format(printf, 2, 3))) static bool race_fail(race_result *r, cons
 
 /* Starts a claim sampler on `path` in a thread of its own (*thread), pausing pause_us between
  * samples. Returns true when it runs; stop it with race_sampler_stop(). */
-static bool race_sampler_start(claim_sampler *s, const char *path, long pause_us,
-                               pthread_t *thread)
+static bool race_sampler_start(claim_sampler *s, const char *path, long pause_us, pthread_t *thread)
 {
     claim_sampler_init(s, path, pause_us);
     return pthread_create(thread, NULL, claim_sampler_run, s) == 0;
@@ -128,7 +127,8 @@ static bool race_is_pg(const char *path)
 /* Runs a query on a connection of its own to the database (a SQLite file or a PostgreSQL URL,
  * as the store takes) and copies the first column of up to `max` rows into rows ("" for
  * NULL). Returns the number of rows copied, or -1 on an error. */
-static int race_sql_rows(const char *path, const char *sql, char (*rows)[STORE_CALL_ID_MAX], int max)
+static int race_sql_rows(const char *path, const char *sql, char (*rows)[STORE_CALL_ID_MAX],
+                         int max)
 {
     int n = 0;
     if (race_is_pg(path)) {
@@ -350,12 +350,13 @@ bool race_store_claims(const char *db_path, int claims_total, race_result *r)
 
     RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE agent <> ''") == claims,
                "calls with an agent differ from the claims won");
-    RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") == ends,
-               "completed calls differ from the ends");
+    RACE_CHECK(
+        r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") == ends,
+        "completed calls differ from the ends");
     RACE_CHECK(r,
                race_sql_int(db_path, "SELECT count(*) FROM agents a WHERE a.active_calls <>"
-                                " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
-                                "  AND c.holds_claim = 1)") == 0,
+                                     " (SELECT count(*) FROM calls c WHERE c.agent = a.id"
+                                     "  AND c.holds_claim = 1)") == 0,
                "an agent's count differs from the claims its calls hold");
     RACE_CHECK(r, race_sql_int(db_path, "SELECT sum(active_calls) FROM agents") == claims - ends,
                "the counts do not add up to the calls still open");
@@ -642,9 +643,10 @@ bool race_route_writer(const char *db_path, int routes_per_thread, race_result *
                "call rows differ from the routes answered");
     RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE agent <> ''") == connects,
                "calls with an agent differ from the connects");
-    RACE_CHECK(
-        r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") == connects,
-        "completed calls differ from the connects");
+    RACE_CHECK(r,
+               race_sql_int(db_path, "SELECT count(*) FROM calls WHERE status = 'completed'") ==
+                   connects,
+               "completed calls differ from the connects");
     RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM agents WHERE active_calls <> 0") == 0,
                "a count is not back at zero");
     RACE_CHECK(r, race_sql_int(db_path, "SELECT count(*) FROM calls WHERE holds_claim = 1") == 0,
