@@ -1,12 +1,12 @@
-/* server.c -- the HTTP daemon: libmicrohttpd thread pool, routing of requests to the API
- * handlers, bearer-token auth, per-thread store connections, logs and graceful stop. */
+/* server.c -- the HTTP daemon: one accept thread (listener) spreading connections over
+ * single-threaded libmicrohttpd daemons, routing of requests to the API handlers, bearer-token
+ * auth, per-thread store connections, logs and graceful stop. */
 #include "server.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@
 #include "events.h"
 #include "form_body.h"
 #include "http_util.h"
+#include "listener.h"
 #include "queue_dispatcher.h"
 #include "route_writer.h"
 #include "server_alerts.h"
@@ -40,6 +41,7 @@
 #define SERVER_MAX_SEGMENTS 8
 #define SERVER_BODY_INITIAL 4096
 #define SERVER_WRITER_QUEUE 1024 /* routes and ends waiting for a group commit (503 above) */
+#define SERVER_THREADS_MAX 64    /* --threads at most */
 
 const double server_latency_bounds[SERVER_LATENCY_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 0};
@@ -778,36 +780,6 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
-/* Resolves "HOST:PORT" ("[v6]:PORT" too) into *res (freeaddrinfo). Returns 0 or -1. */
-static int server_resolve(const char *listen, struct addrinfo **res)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    struct addrinfo hints;
-    if (!colon || colon == listen || !colon[1])
-        return -1;
-    size_t hl = (size_t)(colon - listen);
-    if (listen[0] == '[') {
-        if (hl < 3 || listen[hl - 1] != ']')
-            return -1;
-        listen++;
-        hl -= 2;
-    }
-    if (hl >= sizeof host)
-        return -1;
-    memcpy(host, listen, hl);
-    host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
-        return -1;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    return getaddrinfo(host, colon + 1, &hints, res) == 0 ? 0 : -1;
-}
-
 /* Keeps glibc's allocator from handing freed heap memory back to the kernel after every
  * request: by default each thread's heap is trimmed (madvise) as soon as its free top passes
  * 128 KiB and allocations above a moving threshold are mmap'd and unmapped one by one, so
@@ -838,8 +810,8 @@ static void server_drain(server_state *s)
 int server_run(const server_options *opts)
 {
     server_state s;
-    struct addrinfo *ai = NULL;
-    struct MHD_Daemon *d = NULL;
+    listener *lst = NULL;
+    struct MHD_Daemon *d[SERVER_THREADS_MAX] = {NULL};
     char errbuf[STORE_ERR_MAX] = "";
     char addr[300], nbuf[24];
     sigset_t sigs;
@@ -849,30 +821,30 @@ int server_run(const server_options *opts)
     s.db = opts->db;
     s.twilio = &opts->twilio;
     s.web_root = opts->web_root && opts->web_root[0] ? opts->web_root : NULL;
-    if (opts->threads < 1 || opts->threads > 64) {
+    if (opts->threads < 1 || opts->threads > SERVER_THREADS_MAX) {
         fprintf(stderr, "sureconnect: serve: --threads must be between 1 and 64\n");
         return 1;
     }
-    if (server_resolve(opts->listen, &ai) != 0) {
-        fprintf(stderr, "sureconnect: serve: cannot use listen address '%s' (want HOST:PORT)\n",
-                opts->listen);
+    /* Bound before anything starts: a bad or busy address fails at once. */
+    if (listener_open(opts->listen, &lst, errbuf, sizeof errbuf) != ERR_OK) {
+        fprintf(stderr, "sureconnect: serve: %s\n", errbuf);
         return 1;
     }
     server_tune_malloc(); /* before any thread starts */
     /* Migrations and the count reconciliation (SPEC 5) run once, before serving. */
     if (store_open(opts->db, &st, errbuf, sizeof errbuf) != ERR_OK) {
         fprintf(stderr, "sureconnect: serve: cannot open database %s: %s\n", opts->db, errbuf);
-        goto out_free_ai;
+        goto out_free_listener;
     }
     int fixed = store_reconcile_counts(st);
     store_close(st);
     if (fixed < 0) {
         fprintf(stderr, "sureconnect: serve: cannot reconcile agent call counts: %s\n",
                 errors_str(fixed));
-        goto out_free_ai;
+        goto out_free_listener;
     }
     if (pthread_key_create(&s.key, NULL) != 0)
-        goto out_free_ai;
+        goto out_free_listener;
     pthread_mutex_init(&s.lock, NULL);
     /* Every thread started from here on (the stream ticker, the writer, the pool) inherits
      * this mask: only sigwait below sees SIGTERM and SIGINT. */
@@ -926,34 +898,39 @@ int server_run(const server_options *opts)
         fprintf(stderr, "sureconnect: serve: cannot start the call writer: %s\n", errbuf);
         goto out_destroy;
     }
+    /* One single-threaded daemon per request thread, without a listening socket of its
+     * own: the listener accepts and hands the connections to them in turn. (A pool of
+     * libmicrohttpd's own lets every worker accept from the shared socket, and connections
+     * opened together pile up on the worker that wakes first.) */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                         (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    d = MHD_start_daemon(flags, 0, NULL, NULL, server_access, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads,
-                         MHD_OPTION_NOTIFY_COMPLETED, server_completed, &s,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_IDLE_TIMEOUT_S,
-                         MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "sureconnect: serve: cannot listen on %s: %s\n", opts->listen,
-                errno ? strerror(errno) : "libmicrohttpd refused to start");
-        goto out_destroy;
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+    for (int i = 0; i < opts->threads; i++) {
+        d[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, server_access, &s, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
+            &s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_IDLE_TIMEOUT_S, MHD_OPTION_END);
+        if (!d[i]) {
+            fprintf(stderr, "sureconnect: serve: cannot start the HTTP threads: %s\n",
+                    errno ? strerror(errno) : "libmicrohttpd refused to start");
+            goto out_stop_daemons;
+        }
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (listener_start(lst, (unsigned int)opts->threads, listener_to_mhd, d) != ERR_OK) {
+        fprintf(stderr, "sureconnect: serve: cannot start the accept thread\n");
+        goto out_stop_daemons;
+    }
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(opts->listen, ':') - opts->listen),
              opts->listen);
-    snprintf(addr, sizeof addr, "%s:%u", host, info ? (unsigned)info->port : 0u);
+    snprintf(addr, sizeof addr, "%s:%u", host, listener_port(lst));
     http_log("listening", "addr", addr, "db", opts->db, "threads",
              http_fmt_ll(nbuf, sizeof nbuf, opts->threads), "reconciled",
              http_fmt_ll(errbuf, sizeof errbuf, fixed), "web_root", s.web_root, NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
     http_log("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-    /* Stop accepting, let requests in flight finish, then stop the threads. */
-    MHD_socket lsock = MHD_quiesce_daemon(d);
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
+    /* Stop accepting (the accept thread ends, the socket is closed: no connection is added
+     * after this), let requests in flight finish, then stop the threads. */
+    listener_stop(lst);
     /* From here on writer jobs run without suspending their connection: a request that
      * could still suspend one is already counted in flight, and the drain waits for it. */
     atomic_store(&s.stopping, true);
@@ -961,13 +938,23 @@ int server_run(const server_options *opts)
     sse_shutdown(s.streams);
     call_watch_shutdown(s.watch); /* long polls answer now, with the call as it is */
     server_drain(&s);
-    MHD_stop_daemon(d);
+    for (int i = 0; i < opts->threads; i++) {
+        MHD_stop_daemon(d[i]);
+        d[i] = NULL;
+    }
     unsigned long batches = 0, requests = 0;
     route_writer_stats(s.writer, &batches, &requests);
     char bbuf[24], rbuf[24];
     http_log("writer", "batches", http_fmt_ll(bbuf, sizeof bbuf, (long long)batches), "requests",
              http_fmt_ll(rbuf, sizeof rbuf, (long long)requests), NULL);
     rc = 0;
+out_stop_daemons:
+    /* After a failed start; a normal stop has done this already. The listener first:
+     * nothing is added to a stopped daemon. */
+    listener_stop(lst);
+    for (int i = 0; i < opts->threads; i++)
+        if (d[i])
+            MHD_stop_daemon(d[i]);
 out_destroy:
     route_writer_close(s.writer); /* after the pool: nobody submits any more */
     sse_free(s.streams);
@@ -982,7 +969,7 @@ out_destroy:
     pthread_key_delete(s.key);
     if (rc == 0)
         http_log("stopped", NULL);
-out_free_ai:
-    freeaddrinfo(ai);
+out_free_listener:
+    listener_free(lst);
     return rc;
 }

@@ -1,5 +1,6 @@
-/* server.h -- the HTTP daemon (`sureconnect serve`): libmicrohttpd with an internal thread
- * pool on epoll, one store connection per pool thread, bearer-token auth, the /v1 routes,
+/* server.h -- the HTTP daemon (`sureconnect serve`): one accept thread handing connections
+ * in turn to single-threaded libmicrohttpd daemons on epoll, one store connection per
+ * request thread, bearer-token auth, the /v1 routes,
  * metrics, and a graceful stop on SIGTERM or SIGINT. */
 #ifndef SC_SERVER_H
 #define SC_SERVER_H
@@ -42,7 +43,7 @@ void server_metrics_route(server_metrics *m, int action, int lost_claims, long l
 typedef struct {
     const char *db;              /* store URL or SQLite file path */
     const char *listen;          /* "HOST:PORT" (IPv4, [IPv6] or a name); port 0 picks a free one */
-    int threads;                 /* pool size, 1..64 */
+    int threads;                 /* request threads, 1..64 */
     const char *discord_webhook; /* the global Discord webhook URL; NULL or "" none */
     int alert_interval_s;        /* least seconds between two alerts of a campaign; 0: 60 */
     twilio_config twilio;        /* the telephony adapter (docs/TWILIO.md); empty: off */
