@@ -227,8 +227,11 @@ build-clang:
 # Every suite, then one closing line: "N passed, N failed", with each suite's wall time. The
 # PostgreSQL end-to-end pass (plain build) runs in the background beside the unit and CLI
 # suites, up to "wait": it spends most of its time waiting on the daemons and the database
-# server. Its throughput-sensitive file, the SQLite end-to-end suites and the browser tests
-# run alone after it. The store's unit tests run on PostgreSQL once, under ASan+UBSan.
+# server. Its throughput-sensitive file runs alone after it; then the SQLite end-to-end
+# suites against the plain and the ASan+UBSan daemon run beside each other (each file runs
+# its own daemon on its own port and database, and most of their time is spent waiting for
+# timeouts), then the rest, one at a time. The store's unit tests run on PostgreSQL once,
+# under ASan+UBSan.
 test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BUILD)/test/cli_tests \
       $(BUILD)/san/sureconnect $(BUILD)/tsan/sureconnect $(BUILD)/test/race_tsan $(FUZZERS) $(NODE_DEPS)
 	@sh scripts/run_suites.sh \
@@ -241,8 +244,9 @@ test: all build-clang $(BUILD)/test/unit_tests $(BUILD)/test/unit_tests_san $(BU
 	    "cli=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BUILD)/test/cli_tests --jobs 2" \
 	    wait \
 	    "e2e-pg-alone=$(WITH_PG) env SURECONNECT_BIN=$(abspath $(PROGRAM)) node --test $(E2E_PG_ALONE)" \
-	    "e2e=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
+	    "e2e&=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(E2E)" \
 	    "e2e-asan-ubsan=$(SAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/san/sureconnect) $(E2E)" \
+	    wait \
 	    "e2e-tsan=$(TSAN_ENV) SURECONNECT_BIN=$(abspath $(BUILD)/tsan/sureconnect) $(E2E_TSAN)" \
 	    "load-crash=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(LOAD_SHORT)" \
 	    "browser=SURECONNECT_BIN=$(abspath $(PROGRAM)) $(BROWSER)"
