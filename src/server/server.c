@@ -119,7 +119,7 @@ static const server_route server_routes[] = {
 
 #define SERVER_N_ROUTES ((int)(sizeof server_routes / sizeof server_routes[0]))
 
-/* What each pool thread keeps: its own store connection and random source. */
+/* What each request thread keeps: its own store connection and random source. */
 typedef struct server_worker {
     store *st;
     rng_splitmix gen;
