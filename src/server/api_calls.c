@@ -311,28 +311,48 @@ void api_calls_no_answer(http_req *rq)
     callflow_outcome_free(&out);
 }
 
-/* The API form of a call row; with its trace when `with_trace`. */
-static json_t *calls_json(const store_call *c, bool with_trace)
+/* Writes the API form of a call row (its fields, without the trace) into the object open
+ * in `t`: one writer for every reply that shows calls (get, list, answered, ended). */
+static void calls_text_fields(json_text *t, const store_call *c)
 {
     json_t *tried = json_loads(c->tried_json ? c->tried_json : "[]", 0, NULL);
-    json_t *o =
-        json_pack("{s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:b, s:o, s:I, s:I, s:o}",
-                  "id", c->id, "external_id", calls_str_or_null(c->external_id), "campaign",
-                  calls_str_or_null(c->campaign), "tracking_number", c->tracking_number, "caller",
-                  c->caller, "caller_state", calls_str_or_null(c->caller_state), "category",
-                  calls_str_or_null(c->category), "status", store_call_status_name(c->status),
-                  "agent", calls_str_or_null(c->agent), "rule", calls_str_or_null(c->rule),
-                  "holds_claim", c->holds_claim, "tried", tried ? tried : json_array(),
-                  "created_ms", (json_int_t)c->created_ms, "updated_ms", (json_int_t)c->updated_ms,
-                  "ended_ms", c->ended_ms ? json_integer(c->ended_ms) : json_null());
-    if (o && with_trace) {
-        json_t *trace = json_loads(c->trace_json ? c->trace_json : "{}", 0, NULL);
-        if (json_object_set_new(o, "trace", trace ? trace : json_object()) != 0) {
-            json_decref(o);
-            return NULL;
-        }
-    }
-    return o;
+    json_text_key(t, "id");
+    json_text_string(t, c->id);
+    json_text_key(t, "external_id");
+    calls_text_str_or_null(t, c->external_id);
+    json_text_key(t, "campaign");
+    calls_text_str_or_null(t, c->campaign);
+    json_text_key(t, "tracking_number");
+    json_text_string(t, c->tracking_number);
+    json_text_key(t, "caller");
+    json_text_string(t, c->caller);
+    json_text_key(t, "caller_state");
+    calls_text_str_or_null(t, c->caller_state);
+    json_text_key(t, "category");
+    calls_text_str_or_null(t, c->category);
+    json_text_key(t, "status");
+    json_text_string(t, store_call_status_name(c->status));
+    json_text_key(t, "agent");
+    calls_text_str_or_null(t, c->agent);
+    json_text_key(t, "rule");
+    calls_text_str_or_null(t, c->rule);
+    json_text_key(t, "holds_claim");
+    json_text_bool(t, c->holds_claim);
+    json_text_key(t, "tried");
+    if (tried)
+        json_text_value(t, tried);
+    else
+        json_text_verbatim(t, "[]");
+    json_text_key(t, "created_ms");
+    json_text_int(t, c->created_ms);
+    json_text_key(t, "updated_ms");
+    json_text_int(t, c->updated_ms);
+    json_text_key(t, "ended_ms");
+    if (c->ended_ms)
+        json_text_int(t, c->ended_ms);
+    else
+        json_text_null(t);
+    json_decref(tried);
 }
 
 /* A queued call's place in its queue (position, time waited, estimate, deadline), or null
@@ -348,85 +368,34 @@ static json_t *calls_queue_place(http_req *rq, const store_call *c)
                      "deadline_ms", (json_int_t)c->queue_deadline_ms);
 }
 
-/* Replies 200 with the call row `c` without its trace, plus `extra_key`: `extra` (stolen)
- * when given: the fields and order of calls_json, written straight as JSON text (the
- * reply of every answered and ended call, so without a jansson tree for each). */
-static void calls_reply_brief(http_req *rq, const store_call *c, const char *extra_key,
-                              json_t *extra)
+/* Replies 200 with the call row `c` (as calls_reply_row, without reading it): with its
+ * trace (the stored text spliced in, as in a decision's reply) and its place in the queue
+ * when `with_trace`, then `extra_key`: `extra` (stolen) when given. */
+static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
+                             const char *extra_key, json_t *extra, bool publish)
 {
     json_text t;
-    json_t *tried = json_loads(c->tried_json ? c->tried_json : "[]", 0, NULL);
+    if (publish)
+        call_events_update(rq->events, c, c->agent, NULL,
+                           c->status == CALL_ABANDONED ? "abandoned" : NULL, rq->now_ms);
     json_text_init(&t);
     json_text_open_object(&t);
-    json_text_key(&t, "id");
-    json_text_string(&t, c->id);
-    json_text_key(&t, "external_id");
-    calls_text_str_or_null(&t, c->external_id);
-    json_text_key(&t, "campaign");
-    calls_text_str_or_null(&t, c->campaign);
-    json_text_key(&t, "tracking_number");
-    json_text_string(&t, c->tracking_number);
-    json_text_key(&t, "caller");
-    json_text_string(&t, c->caller);
-    json_text_key(&t, "caller_state");
-    calls_text_str_or_null(&t, c->caller_state);
-    json_text_key(&t, "category");
-    calls_text_str_or_null(&t, c->category);
-    json_text_key(&t, "status");
-    json_text_string(&t, store_call_status_name(c->status));
-    json_text_key(&t, "agent");
-    calls_text_str_or_null(&t, c->agent);
-    json_text_key(&t, "rule");
-    calls_text_str_or_null(&t, c->rule);
-    json_text_key(&t, "holds_claim");
-    json_text_bool(&t, c->holds_claim);
-    json_text_key(&t, "tried");
-    if (tried)
-        json_text_value(&t, tried);
-    else
-        json_text_verbatim(&t, "[]");
-    json_text_key(&t, "created_ms");
-    json_text_int(&t, c->created_ms);
-    json_text_key(&t, "updated_ms");
-    json_text_int(&t, c->updated_ms);
-    json_text_key(&t, "ended_ms");
-    if (c->ended_ms)
-        json_text_int(&t, c->ended_ms);
-    else
-        json_text_null(&t);
+    calls_text_fields(&t, c);
+    if (with_trace) {
+        json_t *place = calls_queue_place(rq, c);
+        json_text_key(&t, "trace");
+        json_text_verbatim(&t, c->trace_json && c->trace_json[0] ? c->trace_json : "{}");
+        json_text_key(&t, "queue");
+        json_text_value(&t, place);
+        json_decref(place);
+    }
     if (extra_key && extra) {
         json_text_key(&t, extra_key);
         json_text_value(&t, extra);
     }
     json_text_close_object(&t);
-    json_decref(tried);
     json_decref(extra);
     calls_reply_text(rq, 200, &t);
-}
-
-/* Replies with the call row `c` (as calls_reply_row, without reading it). */
-static void calls_reply_call(http_req *rq, const store_call *c, bool with_trace,
-                             const char *extra_key, json_t *extra, bool publish)
-{
-    if (publish)
-        call_events_update(rq->events, c, c->agent, NULL,
-                           c->status == CALL_ABANDONED ? "abandoned" : NULL, rq->now_ms);
-    if (!with_trace) {
-        calls_reply_brief(rq, c, extra_key, extra);
-        return;
-    }
-    json_t *o = calls_json(c, with_trace);
-    if (o && json_object_set_new(o, "queue", calls_queue_place(rq, c)) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    if (o && extra_key && json_object_set_new(o, extra_key, extra) != 0) {
-        json_decref(o);
-        o = NULL;
-    } else if (!o) {
-        json_decref(extra);
-    }
-    http_reply(rq, 200, o);
 }
 
 /* Replies with call `id` as stored now; with `publish`, also tells the event streams. */
@@ -521,13 +490,13 @@ static bool calls_wait_begin(http_req *rq)
 }
 
 /* After the reply is built: the request goes on waiting (wait.until_ms left set) only when
- * the reply is the call with the reference status and the deadline has not passed. */
-static void calls_wait_end(http_req *rq)
+ * the reply is the call (`status`, its status; -1 when it could not be read) with the
+ * reference status and the deadline has not passed. */
+static void calls_wait_end(http_req *rq, int status)
 {
     if (rq->wait.until_ms == 0)
         return;
-    const char *name = json_string_value(json_object_get(rq->reply, "status"));
-    int now = rq->status == 200 && name ? store_call_status_parse(name) : -1;
+    int now = rq->status == 200 ? status : -1;
     if (rq->wait.status < 0)
         rq->wait.status = now; /* no ?status=: the status at the first read */
     if (now < 0 || now != rq->wait.status || http_mono_us() / 1000 >= rq->wait.until_ms)
@@ -536,10 +505,18 @@ static void calls_wait_end(http_req *rq)
 
 void api_calls_get(http_req *rq)
 {
+    store_call c;
     if (!calls_wait_begin(rq))
         return;
-    calls_reply_row(rq, rq->params[0], true, NULL, NULL, false);
-    calls_wait_end(rq);
+    int rc = store_call_get(rq->st, rq->params[0], &c);
+    if (rc < 0) {
+        http_store_error(rq, rc, "the call", "id");
+        calls_wait_end(rq, -1);
+        return;
+    }
+    calls_reply_call(rq, &c, true, NULL, NULL, false);
+    calls_wait_end(rq, (int)c.status);
+    store_call_clear(&c);
 }
 
 /* Copies a query argument into dst, checking it is a slug id; false when it set a reply. */
@@ -590,17 +567,22 @@ void api_calls_list(http_req *rq)
         http_store_error(rq, rc, "the calls", NULL);
         return;
     }
-    json_t *arr = json_array();
+    json_text t;
     int shown = n > limit ? (int)limit : n;
-    for (int i = 0; arr && i < shown; i++)
-        if (json_array_append_new(arr, calls_json(&rows[i], false)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    http_reply(rq, 200,
-               arr ? json_pack("{s:o, s:o}", "calls", arr, "next_cursor",
-                               n > limit ? json_string(rows[shown - 1].id) : json_null())
-                   : NULL);
+    json_text_init(&t);
+    json_text_open_object(&t);
+    json_text_key(&t, "calls");
+    json_text_open_array(&t);
+    for (int i = 0; i < shown; i++) {
+        json_text_open_object(&t);
+        calls_text_fields(&t, &rows[i]);
+        json_text_close_object(&t);
+    }
+    json_text_close_array(&t);
+    json_text_key(&t, "next_cursor");
+    json_text_string(&t, n > limit ? rows[shown - 1].id : NULL); /* NULL: null */
+    json_text_close_object(&t);
+    calls_reply_text(rq, 200, &t);
     for (int i = 0; i < n; i++)
         store_call_clear(&rows[i]);
     free(rows);

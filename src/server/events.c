@@ -141,7 +141,7 @@ void events_publish(events_bus *b, const char *type, const char *agent, bool adm
     snprintf(slot->type, sizeof slot->type, "%s", type);
     slot->data = data;
     slot->frame = NULL;
-    slot->len = 1; /* not written yet */
+    slot->len = 0;
     slot->admin = admin;
     snprintf(slot->agent, sizeof slot->agent, "%s", agent ? agent : "");
     data = NULL;
@@ -160,7 +160,8 @@ out_free:
 }
 
 /* Writes a slot's SSE frame on its first read; an event too large for a frame (or out of
- * memory) is dropped and logged, and its slot then reads as empty (len 0). Lock held. */
+ * memory) is dropped and logged, and its slot then has neither data nor frame (streams
+ * skip it). Lock held. */
 static void events_write_frame(events_slot *slot)
 {
     if (slot->frame || !slot->data)
@@ -175,7 +176,7 @@ static void events_write_frame(events_slot *slot)
     else if (json && (slot->frame = malloc(cap)) != NULL) {
         int n = snprintf(slot->frame, cap, "id: %llu\nevent: %s\ndata: %s\n\n", slot->seq,
                          slot->type, json);
-        slot->len = n > 0 ? (size_t)n : 0;
+        slot->len = (size_t)n; /* < cap: the frame's parts fit by construction */
     }
     free(json);
 }
@@ -270,7 +271,7 @@ ssize_t events_read(events_sub *s, char *buf, size_t cap)
         events_slot *slot = &b->ring[s->next % b->cap];
         if (slot->seq == s->next && events_matches(slot, s))
             events_write_frame(slot);
-        if (slot->seq != s->next || !events_matches(slot, s) || slot->len == 0) {
+        if (slot->seq != s->next || !events_matches(slot, s) || !slot->frame) {
             s->next++;
             continue;
         }
